@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# Installs what actiond needs to build, run and test, idempotently:
+#   - Debian packages: GStreamer (runtime, plugins, dev headers, RTSP server) and mosquitto;
+#   - the ONNX Runtime shared library, unpacked from the PyPI wheel into .onnxruntime/ (git-ignored).
+# Each step checks first and does nothing when its result is already there.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+ORT_VERSION="1.31.1"
+ORT_DIR="$ROOT/.onnxruntime"
+ORT_LIB="$ORT_DIR/libonnxruntime.so.$ORT_VERSION"
+
+APT_PACKAGES=(
+  pkg-config
+  libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev libgstrtspserver-1.0-dev
+  gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad
+  gstreamer1.0-plugins-ugly gstreamer1.0-libav gstreamer1.0-tools
+  mosquitto mosquitto-clients
+  python3 python3-pip unzip
+)
+
+log() { printf 'setup: %s\n' "$*" >&2; }
+
+as_root() {
+  if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
+}
+
+install_apt_packages() {
+  local missing=()
+  for pkg in "${APT_PACKAGES[@]}"; do
+    if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed"; then
+      missing+=("$pkg")
+    fi
+  done
+  if [ ${#missing[@]} -eq 0 ]; then
+    log "Debian packages present."
+    return
+  fi
+  log "installing Debian packages: ${missing[*]}"
+  as_root apt-get update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+install_onnxruntime() {
+  if [ -f "$ORT_LIB" ]; then
+    log "ONNX Runtime $ORT_VERSION present at $ORT_LIB."
+    return
+  fi
+  log "fetching ONNX Runtime $ORT_VERSION from the PyPI wheel"
+  local tmp
+  tmp="$(mktemp -d)"
+  trap 'rm -rf "$tmp"' RETURN
+  python3 -m pip download --quiet --no-deps --only-binary=:all: \
+    --python-version 3.11 --platform manylinux_2_28_x86_64 \
+    -d "$tmp" "onnxruntime==$ORT_VERSION"
+  local wheel
+  wheel="$(ls "$tmp"/onnxruntime-*.whl)"
+  mkdir -p "$ORT_DIR"
+  unzip -q -j -o "$wheel" "onnxruntime/capi/libonnxruntime.so.$ORT_VERSION" -d "$ORT_DIR"
+  log "ONNX Runtime installed at $ORT_LIB"
+}
+
+check_rust() {
+  if ! command -v cargo >/dev/null 2>&1; then
+    log "cargo not found: install Rust 1.92 or newer (https://rustup.rs) and run this again."
+    exit 1
+  fi
+}
+
+install_apt_packages
+install_onnxruntime
+check_rust

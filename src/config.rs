@@ -1,0 +1,392 @@
+//! Pipeline configuration: one TOML file per pipeline, overridable by `ACTIOND__…` environment
+//! variables (e.g. `ACTIOND__INFERENCE__WORKERS=2`).
+//!
+//! The settings here are immutable once loaded; the running state lives in the stages. Every
+//! table rejects unknown keys so a typo fails loudly instead of silently using a default, and
+//! every error names the key and the file. Relative paths are resolved against the directory of
+//! the pipeline file, so a pipeline can be run from any working directory.
+
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+/// Prefix of the environment variables that override pipeline keys; `__` separates levels.
+pub const ENV_PREFIX: &str = "ACTIOND";
+const ENV_SEPARATOR: &str = "__";
+
+/// Why a pipeline file could not be turned into settings.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("pipeline file {path}: not found")]
+    NotFound { path: PathBuf },
+    #[error("pipeline file {path}: {message}")]
+    Invalid { path: PathBuf, message: String },
+}
+
+/// A whole pipeline: which model, how frames become windows, how inference runs, which streams.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PipelineConfig {
+    /// The model head and how frames are preprocessed for it.
+    pub model: ModelConfig,
+    /// How frames are cut into overlapping windows.
+    #[serde(default)]
+    pub window: WindowConfig,
+    /// Decoding options shared by every stream.
+    #[serde(default)]
+    pub source: SourceConfig,
+    /// The worker pool that runs the model.
+    #[serde(default)]
+    pub inference: InferenceConfig,
+    /// What each emitted event contains.
+    #[serde(default)]
+    pub output: OutputConfig,
+    /// The inputs; at least one.
+    pub streams: Vec<StreamConfig>,
+    /// The file this configuration was read from.
+    #[serde(skip)]
+    pub file: PathBuf,
+}
+
+/// Tensor layout of a model's video input.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum LayoutChoice {
+    /// Detect from the input shape.
+    #[default]
+    Auto,
+    /// `[N, T, H, W, C]`, as Keras exports.
+    Nthwc,
+    /// `[N, C, T, H, W]`, as PyTorch video models use.
+    Ncthw,
+}
+
+/// Order of the colour channels the model expects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum ChannelOrder {
+    #[default]
+    Rgb,
+    Bgr,
+}
+
+/// What the model's output vector holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum OutputKind {
+    /// Apply softmax unless the vector already is a probability distribution.
+    #[default]
+    Auto,
+    /// Use the values as they are.
+    Probabilities,
+    /// Always apply softmax.
+    Logits,
+}
+
+/// The model head and its preprocessing.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModelConfig {
+    /// ONNX file of the head.
+    pub path: PathBuf,
+    /// Text file with one class label per line, in output order.
+    pub labels: PathBuf,
+    /// Input layout; `auto` detects `[N,T,H,W,C]` or `[N,C,T,H,W]` from the shape.
+    #[serde(default)]
+    pub layout: LayoutChoice,
+    /// Multiplier applied to each 0–255 pixel value before mean/std.
+    #[serde(default = "default_scale")]
+    pub scale: f32,
+    /// Per-channel mean subtracted after scaling (in the model's channel order).
+    #[serde(default = "default_mean")]
+    pub mean: [f32; 3],
+    /// Per-channel standard deviation divided by after the mean (in the model's channel order).
+    #[serde(default = "default_std")]
+    pub std: [f32; 3],
+    /// Channel order of the model input.
+    #[serde(default)]
+    pub channel_order: ChannelOrder,
+    /// Whether the output is probabilities or logits.
+    #[serde(default)]
+    pub output: OutputKind,
+    /// Frame height, required only when the model's height is dynamic.
+    pub height: Option<u32>,
+    /// Frame width, required only when the model's width is dynamic.
+    pub width: Option<u32>,
+}
+
+fn default_scale() -> f32 {
+    1.0 / 255.0
+}
+fn default_mean() -> [f32; 3] {
+    [0.0; 3]
+}
+fn default_std() -> [f32; 3] {
+    [1.0; 3]
+}
+
+/// What to do with the frames at the end of a stream that do not fill a whole window.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum TailPolicy {
+    /// Emit no window for them.
+    #[default]
+    Drop,
+    /// Emit one last window at the next stride position, padded by repeating the last frame.
+    Pad,
+}
+
+/// Window geometry.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WindowConfig {
+    /// Frames per window; defaults to the model's T.
+    pub length: Option<usize>,
+    /// Frames between the starts of consecutive windows; defaults to length / 2.
+    pub stride: Option<usize>,
+    /// Use every k-th decoded frame (1 = all).
+    #[serde(default = "one")]
+    pub frame_step: usize,
+    /// End-of-stream handling of frames that do not fill a window.
+    #[serde(default)]
+    pub tail: TailPolicy,
+}
+
+fn one() -> usize {
+    1
+}
+
+/// How a decoded picture is fitted to the model's H×W.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum ResizeMode {
+    /// Scale each axis independently (the aspect ratio changes).
+    #[default]
+    Stretch,
+    /// Keep the aspect ratio and fill the rest with black borders.
+    Letterbox,
+}
+
+/// Decoding options.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SourceConfig {
+    /// How frames are fitted to the model size.
+    #[serde(default)]
+    pub resize: ResizeMode,
+}
+
+/// The inference worker pool.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InferenceConfig {
+    /// Worker threads, each with its own ONNX Runtime session.
+    #[serde(default = "one")]
+    pub workers: usize,
+    /// Intra-op threads per session.
+    #[serde(default = "one")]
+    pub intra_threads: usize,
+    /// Windows that may wait for a worker before the producers block.
+    #[serde(default = "default_queue")]
+    pub queue: usize,
+    /// ONNX Runtime shared library; if unset: `ORT_DYLIB_PATH`, then the install locations.
+    pub onnxruntime: Option<PathBuf>,
+}
+
+fn default_queue() -> usize {
+    16
+}
+
+impl Default for InferenceConfig {
+    fn default() -> Self {
+        Self { workers: 1, intra_threads: 1, queue: default_queue(), onnxruntime: None }
+    }
+}
+
+/// Contents of the emitted window events.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OutputConfig {
+    /// How many of the best labels each window event lists.
+    #[serde(default = "default_top_k")]
+    pub top_k: usize,
+}
+
+fn default_top_k() -> usize {
+    3
+}
+
+impl Default for OutputConfig {
+    fn default() -> Self {
+        Self { top_k: default_top_k() }
+    }
+}
+
+/// One input.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StreamConfig {
+    /// Name used in every event of this stream.
+    pub id: String,
+    /// A path or a URI (`file://`, `rtsp://`, `http(s)://`).
+    pub uri: String,
+}
+
+impl PipelineConfig {
+    /// Loads a pipeline file, applies `ACTIOND__…` overrides, checks it and resolves its paths.
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        if !path.is_file() {
+            return Err(ConfigError::NotFound { path: path.to_owned() });
+        }
+        let invalid = |message: String| ConfigError::Invalid { path: path.to_owned(), message };
+        let raw = config::Config::builder()
+            .add_source(config::File::from(path).format(config::FileFormat::Toml))
+            .add_source(
+                config::Environment::with_prefix(ENV_PREFIX)
+                    .prefix_separator(ENV_SEPARATOR)
+                    .separator(ENV_SEPARATOR)
+                    .try_parsing(true),
+            )
+            .build()
+            .map_err(|e| invalid(e.to_string()))?;
+        let mut pipeline: PipelineConfig =
+            raw.try_deserialize().map_err(|e| invalid(e.to_string()))?;
+        pipeline.check().map_err(invalid)?;
+        let base = path.parent().unwrap_or(Path::new("."));
+        pipeline.resolve_paths(base);
+        pipeline.file = path.to_owned();
+        Ok(pipeline)
+    }
+
+    /// Checks the relations between keys that types alone cannot express.
+    fn check(&self) -> Result<(), String> {
+        if self.streams.is_empty() {
+            return Err("`streams`: at least one [[streams]] entry is required".into());
+        }
+        let mut seen = std::collections::HashSet::new();
+        for stream in &self.streams {
+            if stream.id.is_empty() {
+                return Err("`streams.id`: must not be empty".into());
+            }
+            if !seen.insert(stream.id.as_str()) {
+                return Err(format!("`streams.id`: \"{}\" is used twice", stream.id));
+            }
+        }
+        let positive = [
+            ("window.length", self.window.length.unwrap_or(1)),
+            ("window.stride", self.window.stride.unwrap_or(1)),
+            ("window.frame_step", self.window.frame_step),
+            ("inference.workers", self.inference.workers),
+            ("inference.intra_threads", self.inference.intra_threads),
+            ("inference.queue", self.inference.queue),
+            ("output.top_k", self.output.top_k),
+        ];
+        for (key, value) in positive {
+            if value == 0 {
+                return Err(format!("`{key}`: must be at least 1"));
+            }
+        }
+        if !(self.model.scale.is_finite() && self.model.scale != 0.0) {
+            return Err("`model.scale`: must be a finite non-zero number".into());
+        }
+        if self.model.std.iter().any(|s| !(s.is_finite() && *s != 0.0)) {
+            return Err("`model.std`: every entry must be a finite non-zero number".into());
+        }
+        Ok(())
+    }
+
+    /// An error about this configuration that only shows once the model is known.
+    pub fn error(&self, message: String) -> ConfigError {
+        ConfigError::Invalid { path: self.file.clone(), message }
+    }
+
+    fn resolve_paths(&mut self, base: &Path) {
+        let resolve = |p: &mut PathBuf| {
+            if p.is_relative() {
+                *p = base.join(&*p);
+            }
+        };
+        resolve(&mut self.model.path);
+        resolve(&mut self.model.labels);
+        if let Some(lib) = self.inference.onnxruntime.as_mut() {
+            resolve(lib);
+        }
+        for stream in &mut self.streams {
+            if !stream.uri.contains("://") && Path::new(&stream.uri).is_relative() {
+                stream.uri = base.join(&stream.uri).to_string_lossy().into_owned();
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    const MINIMAL: &str = r#"
+        [model]
+        path = "m.onnx"
+        labels = "labels.txt"
+
+        [[streams]]
+        id = "a"
+        uri = "video.mp4"
+    "#;
+
+    fn write(text: &str) -> tempfile::NamedTempFile {
+        let mut file = tempfile::Builder::new().suffix(".toml").tempfile().unwrap();
+        file.write_all(text.as_bytes()).unwrap();
+        file
+    }
+
+    #[test]
+    fn minimal_file_gets_defaults_and_resolved_paths() {
+        let file = write(MINIMAL);
+        let cfg = PipelineConfig::load(file.path()).unwrap();
+        let dir = file.path().parent().unwrap();
+        assert_eq!(cfg.model.path, dir.join("m.onnx"));
+        assert_eq!(cfg.streams[0].uri, dir.join("video.mp4").to_string_lossy());
+        assert_eq!(cfg.window.frame_step, 1);
+        assert_eq!(cfg.window.tail, TailPolicy::Drop);
+        assert_eq!(cfg.inference.workers, 1);
+        assert_eq!(cfg.output.top_k, 3);
+        assert!((cfg.model.scale - 1.0 / 255.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn unknown_key_is_named_with_the_file() {
+        let file = write(&MINIMAL.replace("[[streams]]", "[window]\nstrid = 3\n[[streams]]"));
+        let err = PipelineConfig::load(file.path()).unwrap_err().to_string();
+        assert!(err.contains("strid"), "{err}");
+        assert!(err.contains(&file.path().display().to_string()), "{err}");
+    }
+
+    #[test]
+    fn wrong_type_is_named_with_the_key() {
+        let file = write(&MINIMAL.replace("[[streams]]", "[window]\nstride = \"two\"\n[[streams]]"));
+        let err = PipelineConfig::load(file.path()).unwrap_err().to_string();
+        assert!(err.contains("stride"), "{err}");
+        assert!(err.contains(&file.path().display().to_string()), "{err}");
+    }
+
+    #[test]
+    fn zero_stride_is_rejected() {
+        let file = write(&MINIMAL.replace("[[streams]]", "[window]\nstride = 0\n[[streams]]"));
+        let err = PipelineConfig::load(file.path()).unwrap_err().to_string();
+        assert!(err.contains("window.stride"), "{err}");
+    }
+
+    #[test]
+    fn duplicate_stream_ids_are_rejected() {
+        let text = format!("{MINIMAL}\n[[streams]]\nid = \"a\"\nuri = \"b.mp4\"\n");
+        let err = PipelineConfig::load(write(&text).path()).unwrap_err().to_string();
+        assert!(err.contains("used twice"), "{err}");
+    }
+
+    #[test]
+    fn missing_file_is_named() {
+        let err = PipelineConfig::load(Path::new("/nonexistent/p.toml")).unwrap_err();
+        assert!(err.to_string().contains("/nonexistent/p.toml"));
+    }
+}

@@ -1,0 +1,98 @@
+//! The inference worker pool: N threads, each owning one ONNX Runtime session.
+//!
+//! `Session::run` takes `&mut self`, so sessions are not shared: each worker owns one and pulls
+//! windows from a bounded channel shared by all streams. Workers finish out of order; the output
+//! stage puts each stream's predictions back in window order.
+
+pub mod runtime;
+mod scores;
+
+use std::thread::JoinHandle;
+
+use crossbeam_channel::{Receiver, Sender};
+use ort::session::Session;
+use ort::value::TensorRef;
+
+use crate::config::OutputKind;
+use crate::window::{Window, WindowMeta};
+
+pub use scores::to_probabilities;
+
+/// Why one window could not be classified.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum InferError {
+    #[error("ONNX Runtime failed: {0}")]
+    Run(String),
+    #[error("the model returned {found} values, expected {expected}")]
+    OutputWidth { found: usize, expected: usize },
+}
+
+/// The model's answer for one window, or why there is none.
+#[derive(Debug, Clone)]
+pub struct Prediction {
+    pub meta: WindowMeta,
+    pub outcome: Result<Vec<f32>, InferError>,
+}
+
+/// How to feed the model and read its answer; the same for every worker.
+#[derive(Debug, Clone)]
+pub struct ModelIo {
+    pub input_name: String,
+    /// Input shape with the batch dimension set to 1.
+    pub input_shape: Vec<i64>,
+    pub classes: usize,
+    pub output_kind: OutputKind,
+}
+
+/// Running workers; they stop when the window channel is closed and drained.
+pub struct InferencePool {
+    workers: Vec<JoinHandle<()>>,
+}
+
+impl InferencePool {
+    /// Starts one worker per session.
+    pub fn start(
+        sessions: Vec<Session>,
+        io: ModelIo,
+        windows: Receiver<Window>,
+        predictions: Sender<Prediction>,
+    ) -> std::io::Result<Self> {
+        let mut workers = Vec::with_capacity(sessions.len());
+        for (n, mut session) in sessions.into_iter().enumerate() {
+            let (io, windows, predictions) = (io.clone(), windows.clone(), predictions.clone());
+            let handle = std::thread::Builder::new().name(format!("infer-{n}")).spawn(move || {
+                for window in windows.iter() {
+                    let outcome = classify(&mut session, &io, &window);
+                    if predictions.send(Prediction { meta: window.meta, outcome }).is_err() {
+                        break;
+                    }
+                }
+            })?;
+            workers.push(handle);
+        }
+        Ok(Self { workers })
+    }
+
+    /// Waits until every worker has drained the window channel.
+    pub fn join(self) {
+        for worker in self.workers {
+            if worker.join().is_err() {
+                tracing::error!("An inference worker panicked.");
+            }
+        }
+    }
+}
+
+/// Runs one window through a session and returns class probabilities.
+pub fn classify(session: &mut Session, io: &ModelIo, window: &Window) -> Result<Vec<f32>, InferError> {
+    let run = |e: ort::Error| InferError::Run(e.to_string());
+    let input = TensorRef::from_array_view((io.input_shape.clone(), window.data.as_slice())).map_err(run)?;
+    let outputs = session.run(ort::inputs![io.input_name.as_str() => input]).map_err(run)?;
+    let (_, raw) = outputs[0].try_extract_tensor::<f32>().map_err(run)?;
+    if raw.len() != io.classes {
+        return Err(InferError::OutputWidth { found: raw.len(), expected: io.classes });
+    }
+    let mut probabilities = raw.to_vec();
+    to_probabilities(&mut probabilities, io.output_kind);
+    Ok(probabilities)
+}

@@ -1,0 +1,20 @@
+//! actiond: watches video and says what is happening in it.
+//!
+//! A GStreamer pipeline per stream decodes video into small RGB frames ([`source`]); a ring
+//! buffer per stream cuts them into overlapping windows ([`window`]); a pool of ONNX Runtime
+//! sessions classifies each window ([`infer`]); the output stage restores window order and
+//! writes events ([`output`]). [`plan`] checks a configuration against its model, and
+//! [`daemon`] wires the stages for a run.
+
+pub mod config;
+pub mod daemon;
+pub mod error;
+pub mod infer;
+pub mod model;
+pub mod output;
+pub mod plan;
+pub mod source;
+pub mod synthetic;
+pub mod window;
+
+pub use error::Error;

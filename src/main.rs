@@ -1,0 +1,210 @@
+//! The `actiond` command line: turns arguments into library calls and errors into exit codes.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use rand::SeedableRng;
+
+use actiond::config::PipelineConfig;
+use actiond::error::{Error, exit_code};
+use actiond::infer::runtime;
+use actiond::model::{ModelInfo, read_opsets};
+use actiond::output::{JsonLinesSink, Sink};
+use actiond::plan::Plan;
+use actiond::synthetic::{Codec, Timeline, write_video};
+
+#[derive(Parser)]
+#[command(name = "actiond", version, about = "Watches video and says what is happening in it.")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run a pipeline: window events go to stdout as JSON Lines, logs to stderr.
+    Run {
+        /// Pipeline file (TOML).
+        pipeline: PathBuf,
+    },
+    /// Check a pipeline file, its model, labels and inputs without running it.
+    Validate {
+        /// Pipeline file (TOML).
+        pipeline: PathBuf,
+    },
+    /// Print a model's inputs, outputs, layout, window size, classes and opset.
+    InspectModel {
+        /// ONNX file.
+        model: PathBuf,
+        /// ONNX Runtime library to load (default: ORT_DYLIB_PATH, then the install locations).
+        #[arg(long)]
+        onnxruntime: Option<PathBuf>,
+    },
+    /// Write a video of the synthetic action set and its ground truth (JSON).
+    SynthVideo {
+        /// Output video (.mp4 for H.264, .webm for VP8 unless --codec says otherwise).
+        #[arg(long)]
+        out: PathBuf,
+        /// Where to write the ground truth; default: the video path with `.truth.json`.
+        #[arg(long)]
+        truth: Option<PathBuf>,
+        #[arg(long, default_value_t = 320)]
+        width: u32,
+        #[arg(long, default_value_t = 240)]
+        height: u32,
+        #[arg(long, default_value_t = 25)]
+        fps: u32,
+        /// Number of action segments (2–4 s each); every action appears before any repeats.
+        #[arg(long, default_value_t = 8)]
+        segments: usize,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        #[arg(long, value_enum)]
+        codec: Option<Codec>,
+    },
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
+        .init();
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Run { pipeline } => run(&pipeline),
+        Command::Validate { pipeline } => validate(&pipeline),
+        Command::InspectModel { model, onnxruntime } => inspect_model(&model, onnxruntime.as_deref()),
+        Command::SynthVideo { out, truth, width, height, fps, segments, seed, codec } => {
+            synth_video(&out, truth, width, height, fps, segments, seed, codec)
+        }
+    };
+    match result {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            let code = e.downcast_ref::<Error>().map_or(exit_code::RUNTIME, Error::exit_code);
+            eprintln!("actiond: error: {e:#}");
+            ExitCode::from(code)
+        }
+    }
+}
+
+fn run(pipeline: &Path) -> anyhow::Result<u8> {
+    let config = PipelineConfig::load(pipeline).map_err(Error::from)?;
+    actiond::source::init().map_err(Error::from)?;
+    let (plan, session) = Plan::prepare(config)?;
+    let stop = Arc::new(AtomicBool::new(false));
+    for signal in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT] {
+        signal_hook::flag::register(signal, stop.clone()).context("installing signal handlers")?;
+    }
+    let sinks: Vec<Box<dyn Sink>> = vec![Box::new(JsonLinesSink::stdout())];
+    let report = actiond::daemon::run(plan, session, stop, sinks)?;
+    let failed = report.failed();
+    if !failed.is_empty() {
+        eprintln!("actiond: error: {} of {} streams failed: {}", failed.len(), report.streams.len(), failed.join(", "));
+        return Ok(exit_code::RUNTIME);
+    }
+    if report.output.failed_windows > 0 || report.output.sink_errors > 0 {
+        eprintln!(
+            "actiond: error: {} windows could not be classified, {} sink errors",
+            report.output.failed_windows, report.output.sink_errors
+        );
+        return Ok(exit_code::RUNTIME);
+    }
+    Ok(exit_code::OK)
+}
+
+fn validate(pipeline: &Path) -> anyhow::Result<u8> {
+    let config = PipelineConfig::load(pipeline).map_err(Error::from)?;
+    let (plan, _session) = Plan::prepare(config)?;
+    let mut missing = Vec::new();
+    for stream in &plan.config.streams {
+        let location = actiond::source::location_of(&stream.uri);
+        if let Some(path) = location.local_path()
+            && !path.is_file()
+        {
+            missing.push(format!("stream `{}`: input {} not found", stream.id, path.display()));
+        }
+    }
+    if !missing.is_empty() {
+        return Err(Error::from(plan.config.error(missing.join("; "))).into());
+    }
+    let g = plan.geometry;
+    println!(
+        "{}: ok — model {} ({} classes), windows of {} frames every {} (frame_step {}), {}×{} input, {} stream(s)",
+        pipeline.display(),
+        plan.model.path.display(),
+        plan.labels.len(),
+        g.length,
+        g.stride,
+        g.frame_step,
+        plan.frame_format.width,
+        plan.frame_format.height,
+        plan.config.streams.len()
+    );
+    Ok(exit_code::OK)
+}
+
+fn inspect_model(model: &Path, onnxruntime: Option<&Path>) -> anyhow::Result<u8> {
+    let env = runtime::environment(onnxruntime).map_err(Error::from)?;
+    let session = runtime::open_session(&env, model, 1).map_err(Error::from)?;
+    let opsets = read_opsets(model).map_err(Error::from)?;
+    let describe = |kind: &str, list: &[actiond::model::TensorDescription]| {
+        for t in list {
+            let dims: Vec<String> = t.shape.iter().map(|d| if *d < 0 { "?".into() } else { d.to_string() }).collect();
+            println!("{kind:<8} {} {} [{}]", t.name, t.element_type, dims.join(","));
+        }
+    };
+    let opset_text: Vec<String> = opsets.iter().map(|(d, v)| format!("{d} {v}")).collect();
+    println!("model    {}", model.display());
+    println!("opset    {}", opset_text.join(", "));
+    match ModelInfo::from_session(model, &session, None) {
+        Ok(info) => {
+            describe("input", &info.inputs);
+            describe("output", &info.outputs);
+            let dim = |d: Option<usize>| d.map_or("dynamic".to_owned(), |v| v.to_string());
+            println!("layout   {}", match info.layout {
+                actiond::window::TensorLayout::Thwc => "NTHWC (Keras)",
+                actiond::window::TensorLayout::Cthw => "NCTHW (PyTorch)",
+            });
+            println!("frames   T={} H={} W={}", dim(info.time), dim(info.height), dim(info.width));
+            println!("classes  {}", dim(info.classes));
+            Ok(exit_code::OK)
+        }
+        Err(e) => Err(Error::from(e).into()),
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn synth_video(
+    out: &Path,
+    truth: Option<PathBuf>,
+    width: u32,
+    height: u32,
+    fps: u32,
+    segments: usize,
+    seed: u64,
+    codec: Option<Codec>,
+) -> anyhow::Result<u8> {
+    anyhow::ensure!(width >= 16 && height >= 16 && fps > 0 && segments > 0, "size, fps and segments must be positive");
+    let codec = codec.unwrap_or(match out.extension().and_then(|e| e.to_str()) {
+        Some("webm") => Codec::Vp8,
+        _ => Codec::H264,
+    });
+    let mut rng = rand::rngs::SmallRng::seed_from_u64(seed);
+    let timeline = Timeline::random(segments, fps, width, height, &mut rng);
+    if let Some(dir) = out.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    }
+    write_video(out, &timeline, codec, &mut rng)?;
+    let truth = truth.unwrap_or_else(|| out.with_extension("truth.json"));
+    std::fs::write(&truth, serde_json::to_string_pretty(&timeline)?)
+        .with_context(|| format!("writing {}", truth.display()))?;
+    tracing::info!(video = %out.display(), truth = %truth.display(), frames = timeline.frames, "Wrote synthetic video.");
+    Ok(exit_code::OK)
+}

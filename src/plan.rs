@@ -1,0 +1,117 @@
+//! Checking a pipeline configuration against its model and turning both into the concrete
+//! settings the stages run with. `actiond validate` stops here; `actiond run` goes on.
+
+use std::sync::Arc;
+
+use ort::session::Session;
+
+use crate::config::{LayoutChoice, PipelineConfig};
+use crate::error::Error;
+use crate::infer::{ModelIo, runtime};
+use crate::model::{ModelError, ModelInfo, PreprocessSettings, Preprocessor, load_labels};
+use crate::source::FrameFormat;
+use crate::window::{TensorLayout, WindowGeometry};
+
+/// Everything the stages need, derived from a config and its model.
+pub struct Plan {
+    pub config: PipelineConfig,
+    pub model: ModelInfo,
+    pub labels: Vec<String>,
+    pub geometry: WindowGeometry,
+    pub frame_format: FrameFormat,
+    pub io: ModelIo,
+    pub preprocessor: Arc<Preprocessor>,
+}
+
+impl Plan {
+    /// Loads the model and labels and checks them against the config. Returns the session
+    /// opened for introspection so the first worker can reuse it.
+    pub fn prepare(config: PipelineConfig) -> Result<(Self, Session), Error> {
+        let env = runtime::environment(config.inference.onnxruntime.as_deref())?;
+        let session = runtime::open_session(&env, &config.model.path, config.inference.intra_threads)?;
+        let forced = match config.model.layout {
+            LayoutChoice::Auto => None,
+            LayoutChoice::Nthwc => Some(TensorLayout::Thwc),
+            LayoutChoice::Ncthw => Some(TensorLayout::Cthw),
+        };
+        let model = ModelInfo::from_session(&config.model.path, &session, forced)?;
+        let labels = load_labels(&config.model.labels)?;
+        let plan = Self::from_parts(config, model, labels)?;
+        Ok((plan, session))
+    }
+
+    fn from_parts(config: PipelineConfig, model: ModelInfo, labels: Vec<String>) -> Result<Self, Error> {
+        let config_error = |message: String| config.error(message);
+        if let Some(classes) = model.classes
+            && classes != labels.len()
+        {
+            return Err(ModelError::Mismatch {
+                model: model.path.clone(),
+                labels: config.model.labels.clone(),
+                reason: format!("the model outputs {classes} classes but the labels file has {} labels", labels.len()),
+            }
+            .into());
+        }
+        let length = match (model.time, config.window.length) {
+            (Some(t), Some(l)) if t != l => {
+                return Err(config_error(format!(
+                    "`window.length` is {l} but model {} takes windows of {t} frames",
+                    model.path.display()
+                ))
+                .into());
+            }
+            (Some(t), _) => t,
+            (None, Some(l)) => l,
+            (None, None) => {
+                return Err(config_error(format!(
+                    "model {} accepts any window length: set `window.length`",
+                    model.path.display()
+                ))
+                .into());
+            }
+        };
+        let side = |fixed: Option<usize>, configured: Option<u32>, key: &str| match (fixed, configured) {
+            (Some(m), Some(c)) if m != c as usize => Err(config_error(format!(
+                "`model.{key}` is {c} but model {} takes {m}",
+                model.path.display()
+            ))),
+            (Some(m), _) => Ok(m as u32),
+            (None, Some(c)) if c > 0 => Ok(c),
+            _ => Err(config_error(format!(
+                "model {} has a dynamic {key}: set `model.{key}`",
+                model.path.display()
+            ))),
+        };
+        let height = side(model.height, config.model.height, "height")?;
+        let width = side(model.width, config.model.width, "width")?;
+        let geometry = WindowGeometry {
+            length,
+            stride: config.window.stride.unwrap_or((length / 2).max(1)),
+            frame_step: config.window.frame_step,
+            tail: config.window.tail,
+        };
+        let mut input_shape = match model.layout {
+            TensorLayout::Thwc => vec![1, length as i64, height as i64, width as i64, 3],
+            TensorLayout::Cthw => vec![1, 3, length as i64, height as i64, width as i64],
+        };
+        input_shape[0] = 1;
+        let io = ModelIo {
+            input_name: model.input().name.clone(),
+            input_shape,
+            classes: labels.len(),
+            output_kind: config.model.output,
+        };
+        let preprocessor = Arc::new(Preprocessor::new(
+            &PreprocessSettings {
+                scale: config.model.scale,
+                mean: config.model.mean,
+                std: config.model.std,
+                channel_order: config.model.channel_order,
+            },
+            width as usize,
+            height as usize,
+        ));
+        let frame_format = FrameFormat { width, height, resize: config.source.resize };
+        Ok(Self { config, model, labels, geometry, frame_format, io, preprocessor })
+    }
+}

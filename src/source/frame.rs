@@ -1,0 +1,59 @@
+//! One decoded RGB frame and its reading from an appsink sample.
+
+use gstreamer as gst;
+use gstreamer_video as gst_video;
+use gstreamer_video::prelude::*;
+
+/// A decoded frame at the model's size, RGB, rows packed (no stride padding).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Frame {
+    /// 0-based position among the stream's decoded frames.
+    pub index: u64,
+    /// Presentation time in stream time, nanoseconds.
+    pub pts_ns: u64,
+    /// How long the frame is shown, nanoseconds.
+    pub duration_ns: u64,
+    /// `height × width × 3` bytes.
+    pub pixels: Vec<u8>,
+}
+
+/// Turns samples into numbered frames, filling in missing timestamps from the frame rate.
+#[derive(Debug, Default)]
+pub(super) struct FrameReader {
+    next_index: u64,
+    next_pts_ns: u64,
+}
+
+impl FrameReader {
+    pub fn count(&self) -> u64 {
+        self.next_index
+    }
+
+    pub fn read(&mut self, sample: &gst::Sample) -> Result<Frame, String> {
+        let buffer = sample.buffer().ok_or("a sample without a buffer")?;
+        let caps = sample.caps().ok_or("a sample without caps")?;
+        let info = gst_video::VideoInfo::from_caps(caps).map_err(|e| e.to_string())?;
+        let video = gst_video::VideoFrameRef::from_buffer_ref_readable(buffer, &info)
+            .map_err(|e| format!("cannot map a frame: {e}"))?;
+        let (width, height) = (video.width() as usize, video.height() as usize);
+        let stride = video.plane_stride()[0] as usize;
+        let data = video.plane_data(0).map_err(|e| e.to_string())?;
+        let row = width * 3;
+        let mut pixels = Vec::with_capacity(row * height);
+        for y in 0..height {
+            pixels.extend_from_slice(&data[y * stride..y * stride + row]);
+        }
+        let fps = info.fps();
+        let nominal_ns = if fps.numer() > 0 {
+            1_000_000_000u64 * fps.denom() as u64 / fps.numer() as u64
+        } else {
+            0
+        };
+        let pts_ns = buffer.pts().map_or(self.next_pts_ns, |t| t.nseconds());
+        let duration_ns = buffer.duration().map_or(nominal_ns, |d| d.nseconds());
+        let frame = Frame { index: self.next_index, pts_ns, duration_ns, pixels };
+        self.next_index += 1;
+        self.next_pts_ns = pts_ns + duration_ns;
+        Ok(frame)
+    }
+}

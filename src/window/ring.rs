@@ -1,0 +1,314 @@
+//! The per-stream ring buffer and its window arithmetic.
+
+use std::sync::Arc;
+
+use super::TensorLayout;
+use crate::config::TailPolicy;
+use crate::model::Preprocessor;
+use crate::source::Frame;
+
+/// Window size, spacing, sampling and end-of-stream policy, already validated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WindowGeometry {
+    /// Frames per window (T).
+    pub length: usize,
+    /// Sampled frames between the starts of consecutive windows.
+    pub stride: usize,
+    /// Keep every k-th decoded frame.
+    pub frame_step: usize,
+    /// What happens to trailing frames that do not fill a window.
+    pub tail: TailPolicy,
+}
+
+impl WindowGeometry {
+    /// Number of windows a stream of `decoded` frames yields.
+    pub fn window_count(&self, decoded: u64) -> u64 {
+        let sampled = decoded.div_ceil(self.frame_step as u64);
+        let (t, s) = (self.length as u64, self.stride as u64);
+        let full = if sampled >= t { (sampled - t) / s + 1 } else { 0 };
+        let next_start = full * s;
+        let covered_to = if full == 0 { 0 } else { (full - 1) * s + t };
+        let has_tail = sampled > covered_to && next_start < sampled;
+        full + u64::from(self.tail == TailPolicy::Pad && has_tail)
+    }
+}
+
+/// Where a window lies in its stream; travels with the window's prediction.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WindowMeta {
+    /// Which stream it came from.
+    pub stream: Arc<str>,
+    /// 0-based position among the stream's windows.
+    pub index: u64,
+    /// Decoded-frame index of the first frame.
+    pub first_frame: u64,
+    /// Decoded-frame index of the last real (not padded) frame.
+    pub last_frame: u64,
+    /// How many trailing frames are repeats of the last frame (only with `tail = "pad"`).
+    pub padded: usize,
+    /// Stream time of the first frame, in nanoseconds.
+    pub start_ns: u64,
+    /// Stream time at which the last real frame ends, in nanoseconds.
+    pub end_ns: u64,
+}
+
+/// T consecutive sampled frames of one stream, in the model's layout, ready for inference.
+#[derive(Debug, Clone)]
+pub struct Window {
+    pub meta: WindowMeta,
+    /// The tensor, without batch dimension, in the model's layout.
+    pub data: Vec<f32>,
+}
+
+#[derive(Debug, Clone, Copy, Default)]
+struct SlotMeta {
+    index: u64,
+    start_ns: u64,
+    end_ns: u64,
+}
+
+/// Ring buffer of the last T converted frames of one stream.
+pub struct Windower {
+    stream: Arc<str>,
+    geometry: WindowGeometry,
+    layout: TensorLayout,
+    preprocessor: Arc<Preprocessor>,
+    frame_len: usize,
+    /// T slots of `frame_len` values each; slot `n % T` holds sampled frame n.
+    slots: Vec<f32>,
+    meta: Vec<SlotMeta>,
+    sampled: u64,
+    emitted: u64,
+    covered_to: u64,
+}
+
+impl Windower {
+    pub fn new(
+        stream: Arc<str>,
+        geometry: WindowGeometry,
+        layout: TensorLayout,
+        preprocessor: Arc<Preprocessor>,
+    ) -> Self {
+        let frame_len = preprocessor.frame_len();
+        Self {
+            stream,
+            geometry,
+            layout,
+            preprocessor,
+            frame_len,
+            slots: vec![0.0; frame_len * geometry.length],
+            meta: vec![SlotMeta::default(); geometry.length],
+            sampled: 0,
+            emitted: 0,
+            covered_to: 0,
+        }
+    }
+
+    /// Windows emitted so far.
+    pub fn emitted(&self) -> u64 {
+        self.emitted
+    }
+
+    /// Takes one decoded frame; returns a window when this frame completes one.
+    pub fn push(&mut self, frame: &Frame) -> Option<Window> {
+        if frame.index % self.geometry.frame_step as u64 != 0 {
+            return None;
+        }
+        let t = self.geometry.length;
+        let slot = (self.sampled % t as u64) as usize;
+        let dst = &mut self.slots[slot * self.frame_len..(slot + 1) * self.frame_len];
+        match self.layout {
+            TensorLayout::Thwc => self.preprocessor.to_interleaved(&frame.pixels, dst),
+            TensorLayout::Cthw => self.preprocessor.to_planar(&frame.pixels, dst),
+        }
+        self.meta[slot] = SlotMeta {
+            index: frame.index,
+            start_ns: frame.pts_ns,
+            end_ns: frame.pts_ns + frame.duration_ns,
+        };
+        self.sampled += 1;
+        let n = self.sampled;
+        let (t64, s64) = (t as u64, self.geometry.stride as u64);
+        if n >= t64 && (n - t64) % s64 == 0 {
+            Some(self.emit(n - t64, t))
+        } else {
+            None
+        }
+    }
+
+    /// Ends the stream: returns the padded tail window if the policy asks for one.
+    pub fn finish(&mut self) -> Option<Window> {
+        if self.geometry.tail != TailPolicy::Pad {
+            return None;
+        }
+        let next_start = self.emitted * self.geometry.stride as u64;
+        if self.sampled <= self.covered_to || next_start >= self.sampled {
+            return None;
+        }
+        let real = (self.sampled - next_start) as usize;
+        Some(self.emit(next_start, real))
+    }
+
+    /// Copies sampled frames `first .. first + real` (all still in the ring) into a window,
+    /// repeating the last of them up to T frames.
+    fn emit(&mut self, first: u64, real: usize) -> Window {
+        let t = self.geometry.length;
+        let slot_of = |k: usize| ((first + k.min(real - 1) as u64) % t as u64) as usize;
+        let mut data = vec![0.0f32; self.frame_len * t];
+        match self.layout {
+            TensorLayout::Thwc => {
+                for (k, dst) in data.chunks_exact_mut(self.frame_len).enumerate() {
+                    let s = slot_of(k);
+                    dst.copy_from_slice(&self.slots[s * self.frame_len..(s + 1) * self.frame_len]);
+                }
+            }
+            TensorLayout::Cthw => {
+                let plane = self.frame_len / self.preprocessor.channels();
+                for (ck, dst) in data.chunks_exact_mut(plane).enumerate() {
+                    let (c, k) = (ck / t, ck % t);
+                    let src = slot_of(k) * self.frame_len + c * plane;
+                    dst.copy_from_slice(&self.slots[src..src + plane]);
+                }
+            }
+        }
+        let first_meta = self.meta[slot_of(0)];
+        let last_meta = self.meta[slot_of(real - 1)];
+        let window = Window {
+            meta: WindowMeta {
+                stream: self.stream.clone(),
+                index: self.emitted,
+                first_frame: first_meta.index,
+                last_frame: last_meta.index,
+                padded: t - real,
+                start_ns: first_meta.start_ns,
+                end_ns: last_meta.end_ns,
+            },
+            data,
+        };
+        self.emitted += 1;
+        self.covered_to = first + real as u64;
+        window
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::ChannelOrder;
+    use crate::model::PreprocessSettings;
+
+    const W: usize = 2;
+    const H: usize = 1;
+
+    fn preprocessor() -> Arc<Preprocessor> {
+        Arc::new(Preprocessor::new(
+            &PreprocessSettings {
+                scale: 1.0,
+                mean: [0.0; 3],
+                std: [1.0; 3],
+                channel_order: ChannelOrder::Rgb,
+            },
+            W,
+            H,
+        ))
+    }
+
+    /// Frame i has every byte equal to i (mod 256) but channel c adds 100·c, so copies can be traced.
+    fn frame(i: u64) -> Frame {
+        let pixels = (0..W * H).flat_map(|_| (0..3u8).map(move |c| (i as u8).wrapping_add(100 * c))).collect();
+        Frame { index: i, pts_ns: i * 40_000_000, duration_ns: 40_000_000, pixels }
+    }
+
+    fn run(geometry: WindowGeometry, frames: u64, layout: TensorLayout) -> Vec<Window> {
+        let mut w = Windower::new("s".into(), geometry, layout, preprocessor());
+        let mut out: Vec<Window> = (0..frames).filter_map(|i| w.push(&frame(i))).collect();
+        out.extend(w.finish());
+        assert_eq!(out.len() as u64, geometry.window_count(frames), "{geometry:?} frames={frames}");
+        out
+    }
+
+    fn geometry(length: usize, stride: usize, frame_step: usize, tail: TailPolicy) -> WindowGeometry {
+        WindowGeometry { length, stride, frame_step, tail }
+    }
+
+    fn ranges(ws: &[Window]) -> Vec<(u64, u64, usize)> {
+        ws.iter().map(|w| (w.meta.first_frame, w.meta.last_frame, w.meta.padded)).collect()
+    }
+
+    #[test]
+    fn overlapping_windows_every_stride() {
+        let ws = run(geometry(4, 2, 1, TailPolicy::Drop), 9, TensorLayout::Thwc);
+        assert_eq!(ranges(&ws), vec![(0, 3, 0), (2, 5, 0), (4, 7, 0)]);
+        assert_eq!(ws.iter().map(|w| w.meta.index).collect::<Vec<_>>(), vec![0, 1, 2]);
+        assert_eq!((ws[1].meta.start_ns, ws[1].meta.end_ns), (80_000_000, 240_000_000));
+    }
+
+    #[test]
+    fn stride_one_gives_a_window_per_frame_after_the_first_t() {
+        let ws = run(geometry(3, 1, 1, TailPolicy::Drop), 6, TensorLayout::Thwc);
+        assert_eq!(ranges(&ws), vec![(0, 2, 0), (1, 3, 0), (2, 4, 0), (3, 5, 0)]);
+    }
+
+    #[test]
+    fn stride_longer_than_t_skips_frames_between_windows() {
+        let ws = run(geometry(2, 5, 1, TailPolicy::Drop), 12, TensorLayout::Thwc);
+        assert_eq!(ranges(&ws), vec![(0, 1, 0), (5, 6, 0), (10, 11, 0)]);
+    }
+
+    #[test]
+    fn frame_step_samples_before_the_ring() {
+        let ws = run(geometry(3, 3, 2, TailPolicy::Drop), 13, TensorLayout::Thwc);
+        assert_eq!(ranges(&ws), vec![(0, 4, 0), (6, 10, 0)]);
+        // The window holds frames 6, 8, 10: red channel values.
+        let reds: Vec<f32> = ws[1].data.chunks(3 * W * H).map(|f| f[0]).collect();
+        assert_eq!(reds, vec![6.0, 8.0, 10.0]);
+    }
+
+    #[test]
+    fn short_stream_gives_no_window_when_dropping() {
+        assert!(run(geometry(10, 5, 1, TailPolicy::Drop), 7, TensorLayout::Thwc).is_empty());
+    }
+
+    #[test]
+    fn short_stream_gives_one_padded_window_when_padding() {
+        let ws = run(geometry(10, 5, 1, TailPolicy::Pad), 7, TensorLayout::Thwc);
+        assert_eq!(ranges(&ws), vec![(0, 6, 3)]);
+        let reds: Vec<f32> = ws[0].data.chunks(3 * W * H).map(|f| f[0]).collect();
+        assert_eq!(reds, vec![0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 6.0, 6.0, 6.0]);
+    }
+
+    #[test]
+    fn tail_after_full_windows_is_padded_from_the_next_stride_position() {
+        let ws = run(geometry(4, 2, 1, TailPolicy::Pad), 9, TensorLayout::Thwc);
+        assert_eq!(ranges(&ws), vec![(0, 3, 0), (2, 5, 0), (4, 7, 0), (6, 8, 1)]);
+        assert_eq!(ws[3].meta.index, 3);
+    }
+
+    #[test]
+    fn no_tail_window_when_the_last_frame_is_covered() {
+        let ws = run(geometry(4, 2, 1, TailPolicy::Pad), 8, TensorLayout::Thwc);
+        assert_eq!(ranges(&ws), vec![(0, 3, 0), (2, 5, 0), (4, 7, 0)]);
+    }
+
+    #[test]
+    fn no_tail_window_inside_a_stride_gap() {
+        // Windows at 0..2 and 5..7; frames 7, 8 lie before the next start (10): nothing to pad.
+        let ws = run(geometry(2, 5, 1, TailPolicy::Pad), 9, TensorLayout::Thwc);
+        assert_eq!(ranges(&ws), vec![(0, 1, 0), (5, 6, 0)]);
+    }
+
+    #[test]
+    fn planar_layout_groups_each_channel_over_time() {
+        let ws = run(geometry(2, 2, 1, TailPolicy::Drop), 4, TensorLayout::Cthw);
+        // [C][T][H*W] for frames 2 and 3.
+        let expected: Vec<f32> =
+            [2.0, 2.0, 3.0, 3.0, 102.0, 102.0, 103.0, 103.0, 202.0, 202.0, 203.0, 203.0].to_vec();
+        assert_eq!(ws[1].data, expected);
+    }
+
+    #[test]
+    fn interleaved_layout_keeps_pixels_together() {
+        let ws = run(geometry(1, 1, 1, TailPolicy::Drop), 1, TensorLayout::Thwc);
+        assert_eq!(ws[0].data, vec![0.0, 100.0, 200.0, 0.0, 100.0, 200.0]);
+    }
+}
