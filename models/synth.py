@@ -186,19 +186,50 @@ def render(p: dict, rng: np.random.Generator) -> np.ndarray:
     return out
 
 
-def make_clips(n: int, seed: int, augment: bool = True) -> tuple[np.ndarray, np.ndarray]:
+def render_source(p: dict, width: int, height: int, rng: np.random.Generator) -> np.ndarray:
+    """Render clips at a source size (what a test video holds): uint8 (n, T, height, width, 3).
+
+    Source pixel (X, Y) has its centre at ((X + 0.5) * 64 / width,
+    (Y + 0.5) * 64 / height) in model coordinates, so every length scales per
+    axis and the motion per 64x64 model frame is unchanged; noise sigma 8 per
+    source pixel.  p["k"] and p["blur"] are ignored.
+    """
+    n = len(p["label"])
+    xs = (np.arange(width, dtype=np.float32) + 0.5) * np.float32(SIZE / width)
+    ys = (np.arange(height, dtype=np.float32) + 0.5) * np.float32(SIZE / height)
+    out = np.empty((n, T, height, width, 3), np.uint8)
+    for i in range(n):
+        cx = p["cx"][i].astype(np.float32)[:, None]
+        cy = p["cy"][i].astype(np.float32)[:, None]
+        dx = np.mod(xs[None, :] - cx + 32.0, 64.0) - 32.0  # (T, W)
+        dy = np.mod(ys[None, :] - cy + 32.0, 64.0) - 32.0  # (T, H)
+        half = (p["sz"][i].astype(np.float32) / 2.0)[:, None]
+        if p["disc"][i]:
+            mask = (dy * dy)[:, :, None] + (dx * dx)[:, None, :] <= (half * half)[:, :, None]
+        else:
+            mask = (np.abs(dy) <= half)[:, :, None] & (np.abs(dx) <= half)[:, None, :]
+        mask &= p["vis"][i][:, None, None]
+        img = np.where(mask[..., None], p["color"][i].astype(np.float32), np.float32(p["g"][i]))
+        img = img + 8.0 * rng.standard_normal(img.shape, dtype=np.float32)
+        out[i] = np.clip(np.rint(img), 0, 255).astype(np.uint8)
+    return out
+
+
+def make_clips(n: int, seed: int, augment: bool = True,
+               first_chunk: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """Deterministic data set: (clips uint8 (n,T,64,64,3), labels int64 (n,)).
 
     Generated in chunks of CHUNK clips, each from its own generator seeded with
-    (seed, chunk index), so any prefix of whole chunks is the same for any n.
-    Every chunk holds CHUNK/8 clips of each class in random order.
+    (seed, chunk index), so any prefix of whole chunks is the same for any n
+    (and `first_chunk` > 0 continues a set).  Every chunk holds m/8 clips of
+    each class in random order (m = its size; n a multiple of 8 is balanced).
     """
     xs = np.empty((n, T, SIZE, SIZE, 3), np.uint8)
     ys = np.empty(n, np.int64)
-    for c, start in enumerate(range(0, n, CHUNK)):
+    for c, start in enumerate(range(0, n, CHUNK), start=first_chunk):
         m = min(CHUNK, n - start)
         rng = np.random.default_rng([seed, c])
-        lab = rng.permutation(np.arange(CHUNK) % len(LABELS))[:m]
+        lab = rng.permutation(np.arange(m) % len(LABELS))
         p = sample_params(rng, lab, augment=augment)
         xs[start:start + m] = render(p, rng)
         ys[start:start + m] = lab

@@ -181,13 +181,42 @@ class EpochLog(keras.callbacks.Callback):
         print(json.dumps(rec), flush=True)
 
 
+class Deadline(keras.callbacks.Callback):
+    """Stop after an epoch when another epoch (as long as the longest so far) would end past `deadline` (unix s)."""
+
+    def __init__(self, deadline):
+        super().__init__()
+        self.deadline, self.longest = deadline, 0.0
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.t0 = time.time()
+
+    def on_epoch_end(self, epoch, logs=None):
+        # called before EpochLog's validation pass: add a margin for it
+        self.longest = max(self.longest, (time.time() - self.t0) * 1.15)
+        if time.time() + self.longest > self.deadline:
+            print(f"deadline: stopping after epoch {epoch + 1}", flush=True)
+            self.model.stop_training = True
+
+
 def load_or_make(workdir: Path, n: int, seed: int):
     path = workdir / f"data_seed{seed}_n{n}.npz"
     if path.exists():
         d = np.load(path)
         return d["x"], d["y"]
     t = time.time()
-    x, y = synth.make_clips(n, seed)
+    # extend the largest cached prefix of whole chunks, if any
+    best = None
+    for p in workdir.glob(f"data_seed{seed}_n*.npz"):
+        m = int(p.stem.split("_n")[1])
+        if m < n and m % synth.CHUNK == 0 and (best is None or m > best[0]):
+            best = (m, p)
+    if best is not None:
+        d = np.load(best[1])
+        x2, y2 = synth.make_clips(n - best[0], seed, first_chunk=best[0] // synth.CHUNK)
+        x, y = np.concatenate([d["x"], x2]), np.concatenate([d["y"], y2])
+    else:
+        x, y = synth.make_clips(n, seed)
     print(f"generated {n} clips (seed {seed}) in {time.time() - t:.0f}s", flush=True)
     np.savez(path, x=x, y=y)
     return x, y
@@ -227,6 +256,7 @@ def main():
     ap.add_argument("--out", default=str(HERE))
     ap.add_argument("--tag", default="", help="suffix for a trial run (no ONNX export into --out)")
     ap.add_argument("--no-export", action="store_true")
+    ap.add_argument("--deadline", default="", help="UTC HH:MM today: no epoch may start that would end later")
     args = ap.parse_args()
 
     workdir = Path(args.workdir)
@@ -250,8 +280,15 @@ def main():
     train = Clips(xtr, ytr, args.batch, shuffle=True, seed=args.seed)
     val = Clips(xva, yva, 64, shuffle=False)
     log = EpochLog(name, val, workdir / f"{name}_epochs.jsonl")
+    callbacks = [log]
+    if args.deadline:
+        import calendar
+        hh, mm = map(int, args.deadline.split(":"))
+        now = time.gmtime()
+        dl = calendar.timegm((now.tm_year, now.tm_mon, now.tm_mday, hh, mm, 0))
+        callbacks = [Deadline(dl), log]
     t0 = time.time()
-    model.fit(train, epochs=args.epochs, callbacks=[log], verbose=2)
+    model.fit(train, epochs=args.epochs, callbacks=callbacks, verbose=2)
     total = time.time() - t0
     model.save_weights(str(workdir / f"{name}.weights.h5"))
 
@@ -264,7 +301,7 @@ def main():
         "sub_models": {k: int(m.count_params()) for k, m in subs.items()},
         "train_clips": len(xtr),
         "val_clips": len(xva),
-        "epochs": args.epochs,
+        "epochs": len(log.history),
         "batch": args.batch,
         "lr": args.lr,
         "seconds_per_epoch": [h["train_seconds"] for h in log.history],

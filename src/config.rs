@@ -137,7 +137,7 @@ pub enum TailPolicy {
 }
 
 /// Window geometry.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct WindowConfig {
     /// Frames per window; defaults to the model's T.
@@ -154,6 +154,12 @@ pub struct WindowConfig {
 
 fn one() -> usize {
     1
+}
+
+impl Default for WindowConfig {
+    fn default() -> Self {
+        Self { length: None, stride: None, frame_step: 1, tail: TailPolicy::Drop }
+    }
 }
 
 /// How a decoded picture is fitted to the model's H×W.

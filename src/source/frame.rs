@@ -49,7 +49,11 @@ impl FrameReader {
         } else {
             0
         };
-        let pts_ns = buffer.pts().map_or(self.next_pts_ns, |t| t.nseconds());
+        // Stream time (what a player shows as the position) rather than raw PTS: containers
+        // shift PTS for B-frame reordering and say so in the segment (e.g. MP4 edit lists).
+        let segment = sample.segment().and_then(|s| s.downcast_ref::<gst::ClockTime>());
+        let stream_time = |pts: gst::ClockTime| segment.and_then(|s| s.to_stream_time(pts)).unwrap_or(pts);
+        let pts_ns = buffer.pts().map_or(self.next_pts_ns, |t| stream_time(t).nseconds());
         let duration_ns = buffer.duration().map_or(nominal_ns, |d| d.nseconds());
         let frame = Frame { index: self.next_index, pts_ns, duration_ns, pixels };
         self.next_index += 1;

@@ -171,7 +171,7 @@ mod tests {
         scene.advance(&mut rng);
         assert!(scene.cx < 5.0, "{}", scene.cx);
         // The object now straddles the edge: visible on both sides.
-        scene.size = 8.0;
+        scene.size = 12.0;
         assert!(scene.covers(scene.cx, scene.cy));
         assert!(scene.covers(63.5, scene.cy));
     }

@@ -1,0 +1,63 @@
+//! `validate`, `inspect-model` and environment overrides.
+
+mod util;
+
+use util::*;
+
+fn pipeline(dir: &std::path::Path) -> std::path::PathBuf {
+    let video = dir.join("v.mp4");
+    std::fs::write(&video, b"not checked by validate beyond existence").unwrap();
+    write_pipeline(
+        dir,
+        "p.toml",
+        &format!(
+            "[model]\npath = \"{}\"\nlabels = \"{}\"\nheight = 16\nwidth = 16\n\n[[streams]]\nid = \"a\"\nuri = \"v.mp4\"\n",
+            fixture("mean_color_ncthw.onnx").display(),
+            fixture("rgb_labels.txt").display()
+        ),
+    )
+}
+
+#[test]
+fn validate_reports_the_resolved_geometry() {
+    let dir = tempdir();
+    let out = actiond(&["validate", pipeline(dir.path()).to_str().unwrap()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(text.contains("windows of 4 frames every 2") && text.contains("3 classes"), "{text}");
+}
+
+#[test]
+fn environment_overrides_a_key() {
+    let dir = tempdir();
+    let out = actiond_with_env(&["validate", pipeline(dir.path()).to_str().unwrap()], &[("ACTIOND__WINDOW__STRIDE", "3")]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stdout(&out).contains("every 3"), "{}", stdout(&out));
+}
+
+#[test]
+fn validate_rejects_a_window_length_the_model_cannot_take() {
+    let dir = tempdir();
+    let out = actiond_with_env(&["validate", pipeline(dir.path()).to_str().unwrap()], &[("ACTIOND__WINDOW__LENGTH", "9")]);
+    assert_clean_failure(&out, "window.length");
+    assert_eq!(out.status.code(), Some(3));
+}
+
+#[test]
+fn validate_names_a_missing_input() {
+    let dir = tempdir();
+    let p = pipeline(dir.path());
+    std::fs::remove_file(dir.path().join("v.mp4")).unwrap();
+    let out = actiond(&["validate", p.to_str().unwrap()]);
+    assert_clean_failure(&out, "v.mp4");
+}
+
+#[test]
+fn inspect_model_prints_layout_sizes_classes_and_opset() {
+    let out = actiond(&["inspect-model", fixture("mean_color_ncthw.onnx").to_str().unwrap()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    for needle in ["NCTHW", "T=4 H=dynamic W=dynamic", "classes  3", "ai.onnx 18", "clip float32 [?,3,4,?,?]"] {
+        assert!(text.contains(needle), "missing {needle:?} in:\n{text}");
+    }
+}
