@@ -255,8 +255,7 @@ impl PipelineConfig {
             )
             .build()
             .map_err(|e| invalid(e.to_string()))?;
-        let mut pipeline: PipelineConfig =
-            raw.try_deserialize().map_err(|e| invalid(e.to_string()))?;
+        let mut pipeline: PipelineConfig = raw.try_deserialize().map_err(|e| invalid(e.to_string()))?;
         pipeline.check().map_err(invalid)?;
         let base = path.parent().unwrap_or(Path::new("."));
         pipeline.resolve_paths(base);

@@ -84,7 +84,10 @@ pub fn run(
                 id,
                 frames: 0,
                 windows: 0,
-                error: Some(SourceError::Decode { input: String::new(), reason: "stream thread panicked".into() }),
+                error: Some(SourceError::Decode {
+                    input: String::new(),
+                    reason: "stream thread panicked".into(),
+                }),
             })
         })
         .collect();
@@ -106,16 +109,21 @@ fn spawn_stream(
     let handle = std::thread::Builder::new()
         .name(format!("stream-{id}"))
         .spawn(move || {
-            let mut windower =
-                Windower::new(id.as_str().into(), plan.geometry, plan.model.layout, plan.preprocessor.clone());
+            let mut windower = Windower::new(
+                id.as_str().into(),
+                plan.geometry,
+                plan.model.layout,
+                plan.preprocessor.clone(),
+            );
             let mut send = |window: Window| {
                 // The receiver only disappears if every worker died; the run is over then.
                 let _ = windows.send(window);
             };
             let location = location_of(&uri);
             tracing::info!(stream = %id, input = %location.display(), "Stream started.");
-            let result = VideoSource::new(location, plan.frame_format)
-                .and_then(|source| source.run(&stop, |frame| windower.push(&frame).into_iter().for_each(&mut send)));
+            let result = VideoSource::new(location, plan.frame_format).and_then(|source| {
+                source.run(&stop, |frame| windower.push(&frame).into_iter().for_each(&mut send))
+            });
             // Whatever happened, the frames already decoded still make their windows.
             windower.finish().into_iter().for_each(&mut send);
             let (frames, error) = match result {

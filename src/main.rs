@@ -106,7 +106,12 @@ fn run(pipeline: &Path) -> anyhow::Result<u8> {
     let report = actiond::daemon::run(plan, session, stop, sinks)?;
     let failed = report.failed();
     if !failed.is_empty() {
-        eprintln!("actiond: error: {} of {} streams failed: {}", failed.len(), report.streams.len(), failed.join(", "));
+        eprintln!(
+            "actiond: error: {} of {} streams failed: {}",
+            failed.len(),
+            report.streams.len(),
+            failed.join(", ")
+        );
         return Ok(exit_code::RUNTIME);
     }
     if report.output.failed_windows > 0 || report.output.sink_errors > 0 {
@@ -156,7 +161,8 @@ fn inspect_model(model: &Path, onnxruntime: Option<&Path>) -> anyhow::Result<u8>
     let opsets = read_opsets(model).map_err(Error::from)?;
     let describe = |kind: &str, list: &[actiond::model::TensorDescription]| {
         for t in list {
-            let dims: Vec<String> = t.shape.iter().map(|d| if *d < 0 { "?".into() } else { d.to_string() }).collect();
+            let dims: Vec<String> =
+                t.shape.iter().map(|d| if *d < 0 { "?".into() } else { d.to_string() }).collect();
             println!("{kind:<8} {} {} [{}]", t.name, t.element_type, dims.join(","));
         }
     };
@@ -168,10 +174,13 @@ fn inspect_model(model: &Path, onnxruntime: Option<&Path>) -> anyhow::Result<u8>
             describe("input", &info.inputs);
             describe("output", &info.outputs);
             let dim = |d: Option<usize>| d.map_or("dynamic".to_owned(), |v| v.to_string());
-            println!("layout   {}", match info.layout {
-                actiond::window::TensorLayout::Thwc => "NTHWC (Keras)",
-                actiond::window::TensorLayout::Cthw => "NCTHW (PyTorch)",
-            });
+            println!(
+                "layout   {}",
+                match info.layout {
+                    actiond::window::TensorLayout::Thwc => "NTHWC (Keras)",
+                    actiond::window::TensorLayout::Cthw => "NCTHW (PyTorch)",
+                }
+            );
             println!("frames   T={} H={} W={}", dim(info.time), dim(info.height), dim(info.width));
             println!("classes  {}", dim(info.classes));
             Ok(exit_code::OK)
@@ -191,7 +200,10 @@ fn synth_video(
     seed: u64,
     codec: Option<Codec>,
 ) -> anyhow::Result<u8> {
-    anyhow::ensure!(width >= 16 && height >= 16 && fps > 0 && segments > 0, "size, fps and segments must be positive");
+    anyhow::ensure!(
+        width >= 16 && height >= 16 && fps > 0 && segments > 0,
+        "size, fps and segments must be positive"
+    );
     let codec = codec.unwrap_or(match out.extension().and_then(|e| e.to_str()) {
         Some("webm") => Codec::Vp8,
         _ => Codec::H264,

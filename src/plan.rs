@@ -48,7 +48,10 @@ impl Plan {
             return Err(ModelError::Mismatch {
                 model: model.path.clone(),
                 labels: config.model.labels.clone(),
-                reason: format!("the model outputs {classes} classes but the labels file has {} labels", labels.len()),
+                reason: format!(
+                    "the model outputs {classes} classes but the labels file has {} labels",
+                    labels.len()
+                ),
             }
             .into());
         }

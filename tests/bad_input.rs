@@ -4,7 +4,13 @@ mod util;
 
 use util::*;
 
-fn pipeline_for(dir: &std::path::Path, model: &str, labels: &str, uri: &str, extra: &str) -> std::path::PathBuf {
+fn pipeline_for(
+    dir: &std::path::Path,
+    model: &str,
+    labels: &str,
+    uri: &str,
+    extra: &str,
+) -> std::path::PathBuf {
     write_pipeline(
         dir,
         "p.toml",
@@ -143,7 +149,10 @@ fn wrong_config_type() {
 fn missing_onnxruntime_library_says_what_was_tried() {
     let dir = tempdir();
     let p = mean_color(dir.path(), "v.mp4", "");
-    let out = actiond_with_env(&["validate", p.to_str().unwrap()], &[("ORT_DYLIB_PATH", "/nonexistent/libonnxruntime.so")]);
+    let out = actiond_with_env(
+        &["validate", p.to_str().unwrap()],
+        &[("ORT_DYLIB_PATH", "/nonexistent/libonnxruntime.so")],
+    );
     assert_clean_failure(&out, "/nonexistent/libonnxruntime.so");
     assert!(stderr(&out).contains("ORT_DYLIB_PATH"), "{}", stderr(&out));
 }
@@ -153,7 +162,8 @@ fn one_bad_stream_does_not_stop_the_others() {
     let dir = tempdir();
     let video = green_video(dir.path());
     let p = mean_color(dir.path(), video.to_str().unwrap(), "");
-    let text = std::fs::read_to_string(&p).unwrap() + "\n[[streams]]\nid = \"broken\"\nuri = \"missing.mp4\"\n";
+    let text =
+        std::fs::read_to_string(&p).unwrap() + "\n[[streams]]\nid = \"broken\"\nuri = \"missing.mp4\"\n";
     std::fs::write(&p, text).unwrap();
     let out = actiond(&["run", p.to_str().unwrap()]);
     assert_clean_failure(&out, "broken");

@@ -30,7 +30,10 @@ fn validate_reports_the_resolved_geometry() {
 #[test]
 fn environment_overrides_a_key() {
     let dir = tempdir();
-    let out = actiond_with_env(&["validate", pipeline(dir.path()).to_str().unwrap()], &[("ACTIOND__WINDOW__STRIDE", "3")]);
+    let out = actiond_with_env(
+        &["validate", pipeline(dir.path()).to_str().unwrap()],
+        &[("ACTIOND__WINDOW__STRIDE", "3")],
+    );
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(stdout(&out).contains("every 3"), "{}", stdout(&out));
 }
@@ -38,7 +41,10 @@ fn environment_overrides_a_key() {
 #[test]
 fn validate_rejects_a_window_length_the_model_cannot_take() {
     let dir = tempdir();
-    let out = actiond_with_env(&["validate", pipeline(dir.path()).to_str().unwrap()], &[("ACTIOND__WINDOW__LENGTH", "9")]);
+    let out = actiond_with_env(
+        &["validate", pipeline(dir.path()).to_str().unwrap()],
+        &[("ACTIOND__WINDOW__LENGTH", "9")],
+    );
     assert_clean_failure(&out, "window.length");
     assert_eq!(out.status.code(), Some(3));
 }
@@ -57,7 +63,8 @@ fn inspect_model_prints_layout_sizes_classes_and_opset() {
     let out = actiond(&["inspect-model", fixture("mean_color_ncthw.onnx").to_str().unwrap()]);
     assert!(out.status.success(), "{}", stderr(&out));
     let text = stdout(&out);
-    for needle in ["NCTHW", "T=4 H=dynamic W=dynamic", "classes  3", "ai.onnx 18", "clip float32 [?,3,4,?,?]"] {
+    for needle in ["NCTHW", "T=4 H=dynamic W=dynamic", "classes  3", "ai.onnx 18", "clip float32 [?,3,4,?,?]"]
+    {
         assert!(text.contains(needle), "missing {needle:?} in:\n{text}");
     }
 }

@@ -17,7 +17,12 @@ fn red_then_blue(dir: &std::path::Path) -> std::path::PathBuf {
     path
 }
 
-fn pipeline(dir: &std::path::Path, video: &std::path::Path, extra_model: &str, window: &str) -> std::path::PathBuf {
+fn pipeline(
+    dir: &std::path::Path,
+    video: &std::path::Path,
+    extra_model: &str,
+    window: &str,
+) -> std::path::PathBuf {
     write_pipeline(
         dir,
         "p.toml",
@@ -62,7 +67,10 @@ fn ncthw_logits_model_labels_each_half_and_times_are_exact() {
 fn bgr_channel_order_swaps_red_and_blue() {
     let dir = tempdir();
     let video = red_then_blue(dir.path());
-    let out = actiond(&["run", pipeline(dir.path(), &video, "channel_order = \"bgr\"", "stride = 4").to_str().unwrap()]);
+    let out = actiond(&[
+        "run",
+        pipeline(dir.path(), &video, "channel_order = \"bgr\"", "stride = 4").to_str().unwrap(),
+    ]);
     assert!(out.status.success(), "{}", stderr(&out));
     let labels: Vec<String> = events(&out).iter().map(|e| e["label"].as_str().unwrap().to_owned()).collect();
     assert_eq!(labels, ["blue", "blue", "red", "red"]);
@@ -90,12 +98,19 @@ fn letterbox_adds_black_borders_that_lower_the_mean() {
     let video = red_then_blue(dir.path());
     let stretch = actiond(&["run", pipeline(dir.path(), &video, "", "stride = 4").to_str().unwrap()]);
     let p = pipeline(dir.path(), &video, "", "stride = 4");
-    let text = std::fs::read_to_string(&p).unwrap().replace("[[streams]]", "[source]\nresize = \"letterbox\"\n\n[[streams]]");
+    let text = std::fs::read_to_string(&p)
+        .unwrap()
+        .replace("[[streams]]", "[source]\nresize = \"letterbox\"\n\n[[streams]]");
     std::fs::write(&p, text).unwrap();
     let letterbox = actiond(&["run", p.to_str().unwrap()]);
     assert!(letterbox.status.success(), "{}", stderr(&letterbox));
     let (s, l) = (events(&stretch), events(&letterbox));
     assert_eq!(s.len(), l.len());
     // 98×54 into 13×15 keeps the aspect ratio only with borders: less red on average.
-    assert!(l[0]["label"] == "red" && l[0]["score"].as_f64() < s[0]["score"].as_f64(), "{} vs {}", l[0], s[0]);
+    assert!(
+        l[0]["label"] == "red" && l[0]["score"].as_f64() < s[0]["score"].as_f64(),
+        "{} vs {}",
+        l[0],
+        s[0]
+    );
 }

@@ -86,8 +86,7 @@ impl ModelInfo {
     ) -> Result<Self, ModelError> {
         let unsupported = |reason: String| ModelError::Unsupported { path: path.to_owned(), reason };
         let inputs: Vec<_> = session.inputs().iter().map(|o| describe(o.name(), o.dtype())).collect();
-        let outputs: Vec<_> =
-            session.outputs().iter().map(|o| describe(o.name(), o.dtype())).collect();
+        let outputs: Vec<_> = session.outputs().iter().map(|o| describe(o.name(), o.dtype())).collect();
         let [input] = inputs.as_slice() else {
             return Err(unsupported(format!(
                 "expected exactly one input (the video window), found {}",

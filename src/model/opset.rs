@@ -24,12 +24,10 @@ struct OperatorSetId {
 
 /// `(domain, version)` pairs; the default ONNX domain is reported as `ai.onnx`.
 pub fn read_opsets(path: &Path) -> Result<Vec<(String, i64)>, ModelError> {
-    let bytes = std::fs::read(path)
-        .map_err(|e| ModelError::Load { path: path.to_owned(), reason: e.to_string() })?;
-    let model = ModelProto::decode(bytes.as_slice()).map_err(|e| ModelError::Load {
-        path: path.to_owned(),
-        reason: format!("not an ONNX model: {e}"),
-    })?;
+    let bytes =
+        std::fs::read(path).map_err(|e| ModelError::Load { path: path.to_owned(), reason: e.to_string() })?;
+    let model = ModelProto::decode(bytes.as_slice())
+        .map_err(|e| ModelError::Load { path: path.to_owned(), reason: format!("not an ONNX model: {e}") })?;
     Ok(model
         .opset_import
         .into_iter()

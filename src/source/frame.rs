@@ -44,11 +44,8 @@ impl FrameReader {
             pixels.extend_from_slice(&data[y * stride..y * stride + row]);
         }
         let fps = info.fps();
-        let nominal_ns = if fps.numer() > 0 {
-            1_000_000_000u64 * fps.denom() as u64 / fps.numer() as u64
-        } else {
-            0
-        };
+        let nominal_ns =
+            if fps.numer() > 0 { 1_000_000_000u64 * fps.denom() as u64 / fps.numer() as u64 } else { 0 };
         // Stream time (what a player shows as the position) rather than raw PTS: containers
         // shift PTS for B-frame reordering and say so in the segment (e.g. MP4 edit lists).
         let segment = sample.segment().and_then(|s| s.downcast_ref::<gst::ClockTime>());

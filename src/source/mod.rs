@@ -72,9 +72,9 @@ impl VideoSource {
         }
         let fail = |reason: String| SourceError::Pipeline { input: location.display().to_owned(), reason };
         let make = |factory: &str| {
-            gst::ElementFactory::make(factory)
-                .build()
-                .map_err(|e| fail(format!("GStreamer element `{factory}` missing ({e}); run scripts/setup.sh")))
+            gst::ElementFactory::make(factory).build().map_err(|e| {
+                fail(format!("GStreamer element `{factory}` missing ({e}); run scripts/setup.sh"))
+            })
         };
         let decode = make("uridecodebin")?;
         decode.set_property("uri", location.uri());
@@ -97,7 +97,10 @@ impl VideoSource {
         decode.connect_pad_added(move |_, pad| {
             let caps = pad.current_caps().unwrap_or_else(|| pad.query_caps(None));
             let is_video = caps.structure(0).is_some_and(|s| s.name().starts_with("video/"));
-            if is_video && !scale_sink.is_linked() && let Err(e) = pad.link(&scale_sink) {
+            if is_video
+                && !scale_sink.is_linked()
+                && let Err(e) = pad.link(&scale_sink)
+            {
                 tracing::warn!(error = %e, "Could not link the decoded video.");
             }
         });
@@ -117,7 +120,11 @@ impl VideoSource {
         result
     }
 
-    fn play(&self, stop: &AtomicBool, on_frame: &mut impl FnMut(Frame)) -> Result<SourceSummary, SourceError> {
+    fn play(
+        &self,
+        stop: &AtomicBool,
+        on_frame: &mut impl FnMut(Frame),
+    ) -> Result<SourceSummary, SourceError> {
         let input = self.location.display().to_owned();
         let bus = self.pipeline.bus().expect("a pipeline has a bus");
         if self.pipeline.set_state(gst::State::Playing).is_err() {
@@ -136,10 +143,9 @@ impl VideoSource {
             }
             match self.appsink.try_pull_sample(gst::ClockTime::from_mseconds(100)) {
                 Some(sample) => {
-                    let frame = frames.read(&sample).map_err(|reason| SourceError::Decode {
-                        input: input.clone(),
-                        reason,
-                    })?;
+                    let frame = frames
+                        .read(&sample)
+                        .map_err(|reason| SourceError::Decode { input: input.clone(), reason })?;
                     on_frame(frame);
                 }
                 None if self.appsink.is_eos() => {

@@ -46,7 +46,12 @@ pub struct EncodeError {
 }
 
 /// Renders `timeline` (a new scene per segment) and encodes it to `path`.
-pub fn write_video(path: &Path, timeline: &Timeline, codec: Codec, rng: &mut impl Rng) -> Result<(), EncodeError> {
+pub fn write_video(
+    path: &Path,
+    timeline: &Timeline,
+    codec: Codec,
+    rng: &mut impl Rng,
+) -> Result<(), EncodeError> {
     let fail = |reason: String| EncodeError { path: path.display().to_string(), reason };
     gst::init().map_err(|e| fail(e.to_string()))?;
     let description = format!("appsrc name=src ! {} ! filesink name=sink", codec.encoder());
@@ -99,7 +104,9 @@ pub fn write_video(path: &Path, timeline: &Timeline, codec: Codec, rng: &mut imp
     }
     let _ = src.end_of_stream();
     let bus = pipeline.bus().expect("a pipeline has a bus");
-    let outcome = match bus.timed_pop_filtered(gst::ClockTime::NONE, &[gst::MessageType::Eos, gst::MessageType::Error]) {
+    let outcome = match bus
+        .timed_pop_filtered(gst::ClockTime::NONE, &[gst::MessageType::Eos, gst::MessageType::Error])
+    {
         Some(msg) => match msg.view() {
             gst::MessageView::Error(err) => Err(fail(err.error().to_string())),
             _ => push_result,

@@ -43,7 +43,8 @@ impl Timeline {
             .into_iter()
             .map(|action| {
                 let frames = rng.random_range(2 * fps..=4 * fps) as u64;
-                let segment = Segment { label: action.label(), action, start_frame: start, end_frame: start + frames };
+                let segment =
+                    Segment { label: action.label(), action, start_frame: start, end_frame: start + frames };
                 start += frames;
                 segment
             })

@@ -111,7 +111,7 @@ impl Windower {
 
     /// Takes one decoded frame; returns a window when this frame completes one.
     pub fn push(&mut self, frame: &Frame) -> Option<Window> {
-        if frame.index % self.geometry.frame_step as u64 != 0 {
+        if !frame.index.is_multiple_of(self.geometry.frame_step as u64) {
             return None;
         }
         let t = self.geometry.length;
@@ -121,19 +121,12 @@ impl Windower {
             TensorLayout::Thwc => self.preprocessor.to_interleaved(&frame.pixels, dst),
             TensorLayout::Cthw => self.preprocessor.to_planar(&frame.pixels, dst),
         }
-        self.meta[slot] = SlotMeta {
-            index: frame.index,
-            start_ns: frame.pts_ns,
-            end_ns: frame.pts_ns + frame.duration_ns,
-        };
+        self.meta[slot] =
+            SlotMeta { index: frame.index, start_ns: frame.pts_ns, end_ns: frame.pts_ns + frame.duration_ns };
         self.sampled += 1;
         let n = self.sampled;
         let (t64, s64) = (t as u64, self.geometry.stride as u64);
-        if n >= t64 && (n - t64) % s64 == 0 {
-            Some(self.emit(n - t64, t))
-        } else {
-            None
-        }
+        if n >= t64 && (n - t64).is_multiple_of(s64) { Some(self.emit(n - t64, t)) } else { None }
     }
 
     /// Ends the stream: returns the padded tail window if the policy asks for one.
@@ -215,7 +208,8 @@ mod tests {
 
     /// Frame i has every byte equal to i (mod 256) but channel c adds 100·c, so copies can be traced.
     fn frame(i: u64) -> Frame {
-        let pixels = (0..W * H).flat_map(|_| (0..3u8).map(move |c| (i as u8).wrapping_add(100 * c))).collect();
+        let pixels =
+            (0..W * H).flat_map(|_| (0..3u8).map(move |c| (i as u8).wrapping_add(100 * c))).collect();
         Frame { index: i, pts_ns: i * 40_000_000, duration_ns: 40_000_000, pixels }
     }
 

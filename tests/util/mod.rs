@@ -98,7 +98,10 @@ pub fn gst_video(path: &Path, description: &str) {
     pipeline.set_state(gstreamer::State::Playing).unwrap();
     let bus = pipeline.bus().unwrap();
     let msg = bus
-        .timed_pop_filtered(gstreamer::ClockTime::from_seconds(60), &[gstreamer::MessageType::Eos, gstreamer::MessageType::Error])
+        .timed_pop_filtered(
+            gstreamer::ClockTime::from_seconds(60),
+            &[gstreamer::MessageType::Eos, gstreamer::MessageType::Error],
+        )
         .expect("encoding finishes");
     assert!(matches!(msg.view(), gstreamer::MessageView::Eos(_)), "encoding failed: {msg:?}");
     pipeline.set_state(gstreamer::State::Null).unwrap();
