@@ -12,7 +12,7 @@ use rand::SeedableRng;
 use actiond::config::PipelineConfig;
 use actiond::error::{Error, exit_code};
 use actiond::infer::runtime;
-use actiond::model::{ModelInfo, read_opsets};
+use actiond::model::{ModelInfo, describe_session, read_opsets};
 use actiond::output::{JsonLinesSink, Sink};
 use actiond::plan::Plan;
 use actiond::synthetic::{Codec, Timeline, write_video};
@@ -169,10 +169,11 @@ fn inspect_model(model: &Path, onnxruntime: Option<&Path>) -> anyhow::Result<u8>
     let opset_text: Vec<String> = opsets.iter().map(|(d, v)| format!("{d} {v}")).collect();
     println!("model    {}", model.display());
     println!("opset    {}", opset_text.join(", "));
+    let (inputs, outputs) = describe_session(&session);
+    describe("input", &inputs);
+    describe("output", &outputs);
     match ModelInfo::from_session(model, &session, None) {
         Ok(info) => {
-            describe("input", &info.inputs);
-            describe("output", &info.outputs);
             let dim = |d: Option<usize>| d.map_or("dynamic".to_owned(), |v| v.to_string());
             println!(
                 "layout   {}",

@@ -46,9 +46,10 @@ fn accuracy(events: &[Value], truth: &Value) -> f64 {
     let (mut inside, mut right) = (0, 0);
     for e in events {
         let (first, last) = (e["first_frame"].as_u64().unwrap(), e["last_frame"].as_u64().unwrap());
-        if let Some(s) = segments.iter().find(|s| {
-            s["start_frame"].as_u64().unwrap() <= first && last < s["end_frame"].as_u64().unwrap()
-        }) {
+        if let Some(s) = segments
+            .iter()
+            .find(|s| s["start_frame"].as_u64().unwrap() <= first && last < s["end_frame"].as_u64().unwrap())
+        {
             inside += 1;
             right += usize::from(e["label"] == s["label"]);
         }

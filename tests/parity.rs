@@ -17,7 +17,8 @@ fn every_shipped_model_matches_python_onnxruntime() {
     let reference: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(fixture("reference_probs.json")).unwrap()).unwrap();
     let clip = std::fs::read(fixture(reference["clip"].as_str().unwrap())).unwrap();
-    let shape: Vec<usize> = reference["shape"].as_array().unwrap().iter().map(|d| d.as_u64().unwrap() as usize).collect();
+    let shape: Vec<usize> =
+        reference["shape"].as_array().unwrap().iter().map(|d| d.as_u64().unwrap() as usize).collect();
     let [1, t, h, w, 3] = shape[..] else { panic!("unexpected shape {shape:?}") };
     assert_eq!(clip.len(), t * h * w * 3);
     let scale = reference["scale"].as_f64().unwrap() as f32;
@@ -55,7 +56,8 @@ fn every_shipped_model_matches_python_onnxruntime() {
             output_kind: OutputKind::Auto,
         };
         let got = classify(&mut session, &io, &window).unwrap();
-        let expected: Vec<f32> = expected.as_array().unwrap().iter().map(|v| v.as_f64().unwrap() as f32).collect();
+        let expected: Vec<f32> =
+            expected.as_array().unwrap().iter().map(|v| v.as_f64().unwrap() as f32).collect();
         let max_diff = got.iter().zip(&expected).map(|(a, b)| (a - b).abs()).fold(0.0f32, f32::max);
         assert!(max_diff <= 1e-4, "{name}: max |diff| {max_diff:e}\n got {got:?}\n expected {expected:?}");
     }

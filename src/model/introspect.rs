@@ -77,6 +77,14 @@ fn describe(name: &str, ty: &ValueType) -> TensorDescription {
     TensorDescription { name: name.to_owned(), element_type, shape }
 }
 
+/// All inputs and outputs of a session, whatever their shapes.
+pub fn describe_session(session: &Session) -> (Vec<TensorDescription>, Vec<TensorDescription>) {
+    (
+        session.inputs().iter().map(|o| describe(o.name(), o.dtype())).collect(),
+        session.outputs().iter().map(|o| describe(o.name(), o.dtype())).collect(),
+    )
+}
+
 impl ModelInfo {
     /// Introspects a loaded session. `forced` is the configured layout, if not `auto`.
     pub fn from_session(

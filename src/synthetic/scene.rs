@@ -85,7 +85,7 @@ impl Scene {
             disc: rng.random_bool(0.5),
             cx,
             cy,
-            size: rng.random_range(8..=16) as f32,
+            size: rng.random_range(8.0..=16.0),
             rate: 0.0,
             period,
             phase: rng.random_range(0..2 * period),
