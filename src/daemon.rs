@@ -1,24 +1,27 @@
-//! Wiring the stages together for one run: a thread per stream (decode → window), the
-//! inference pool, and the output stage, joined by bounded channels.
+//! Wiring the stages together for one run: a thread per stream (supervised decode → window),
+//! the inference pool, and the output stage, joined by bounded channels.
 //!
 //! Shutdown follows the data: when the stop flag is set (SIGINT/SIGTERM) or the inputs end, the
 //! stream threads emit their last windows and drop their senders; the workers drain the window
-//! channel and exit; the output stage writes every prediction it received and flushes the sinks.
+//! queues and exit; the output stage writes every prediction it received and flushes the sinks.
 //! No window that was cut is lost.
 
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 use std::thread::JoinHandle;
+use std::time::{Duration, SystemTime};
 
 use crossbeam_channel::{Sender, bounded};
 use ort::session::Session;
 
+use crate::config::StreamConfig;
 use crate::error::Error;
-use crate::infer::{InferencePool, runtime};
-use crate::output::{OutputSummary, Sink, run_output};
+use crate::infer::{InferencePool, WindowQueues, WindowSender, runtime};
+use crate::output::{OutputSummary, Sink, StageMessage, StatusEvent, run_output};
 use crate::plan::Plan;
-use crate::source::{SourceError, VideoSource, location_of};
-use crate::window::{Window, Windower};
+use crate::source::supervisor::{ReconnectPolicy, StreamHandler, StreamStatus, Supervisor};
+use crate::source::{Frame, RtspSettings, SourceError, SourceOptions, location_of};
+use crate::window::Windower;
 
 /// How one stream's run ended.
 #[derive(Debug)]
@@ -56,16 +59,16 @@ pub fn run(
     for _ in 1..inference.workers {
         sessions.push(runtime::open_session(&env, &plan.config.model.path, inference.intra_threads)?);
     }
-    let (window_tx, window_rx) = bounded::<Window>(inference.queue);
-    let (prediction_tx, prediction_rx) = bounded(inference.queue * 4);
-    let pool = InferencePool::start(sessions, plan.io.clone(), window_rx, prediction_tx)
+    let queues = WindowQueues::new(inference.queue, inference.live_queue);
+    let (output_tx, output_rx) = bounded(inference.queue * 4 + 64);
+    let pool = InferencePool::start(sessions, plan.io.clone(), &queues, output_tx.clone())
         .map_err(|e| Error::Runtime(format!("cannot start inference workers: {e}")))?;
 
     let labels = plan.labels.clone();
     let top_k = plan.config.output.top_k;
     let output = std::thread::Builder::new()
         .name("output".into())
-        .spawn(move || run_output(prediction_rx, &labels, top_k, &mut sinks))
+        .spawn(move || run_output(output_rx, &labels, top_k, &mut sinks))
         .map_err(|e| Error::Runtime(format!("cannot start the output stage: {e}")))?;
 
     let plan = Arc::new(plan);
@@ -73,9 +76,13 @@ pub fn run(
         .config
         .streams
         .iter()
-        .map(|s| spawn_stream(plan.clone(), s.id.clone(), s.uri.clone(), window_tx.clone(), stop.clone()))
+        .map(|s| {
+            let sender = queues.sender(s.is_live(), output_tx.clone());
+            spawn_stream(plan.clone(), s.clone(), sender, output_tx.clone(), stop.clone())
+        })
         .collect::<Result<_, _>>()?;
-    drop(window_tx);
+    drop(queues);
+    drop(output_tx);
 
     let reports: Vec<StreamReport> = streams
         .into_iter()
@@ -96,40 +103,107 @@ pub fn run(
     Ok(RunReport { streams: reports, output })
 }
 
+/// Source options of a stream: RTSP settings with the password resolved.
+fn source_options(plan: &Plan, stream: &StreamConfig) -> SourceOptions {
+    let mut options = SourceOptions::file(plan.frame_format);
+    if stream.is_live() {
+        options.live = true;
+        options.stall_timeout = Duration::from_secs_f64(stream.reconnect.stall_timeout_s);
+        let rtsp = &stream.rtsp;
+        let password =
+            rtsp.password.clone().or_else(|| rtsp.password_env.as_ref().and_then(|v| std::env::var(v).ok()));
+        options.rtsp = Some(RtspSettings {
+            transport: rtsp.transport,
+            latency_ms: rtsp.latency_ms,
+            connect_timeout: Duration::from_secs_f64(rtsp.connect_timeout_s),
+            user: rtsp.user.clone(),
+            password,
+        });
+    }
+    options
+}
+
+/// One stream's frames into windows, and its status changes into events.
+struct StreamStage {
+    id: Arc<str>,
+    windower: Windower,
+    windows: WindowSender,
+    output: Sender<StageMessage>,
+}
+
+impl StreamStage {
+    fn send_status(&self, status: &StreamStatus) {
+        let event = StatusEvent::new(&self.id, status, SystemTime::now());
+        let message =
+            StageMessage::Status { stream: self.id.clone(), after_windows: self.windower.emitted(), event };
+        // The output stage outlives every stream thread; a failed send means it is gone.
+        let _ = self.output.send(message);
+    }
+
+    fn flush_tail(&mut self) {
+        if let Some(window) = self.windower.finish() {
+            self.windows.send(window);
+        }
+    }
+}
+
+impl StreamHandler for StreamStage {
+    fn frame(&mut self, frame: Frame) {
+        if let Some(window) = self.windower.push(&frame) {
+            self.windows.send(window);
+        }
+    }
+
+    fn status(&mut self, status: StreamStatus) {
+        if let StreamStatus::Down { .. } = status {
+            // A reconnection is a discontinuity: no window may span it.
+            self.flush_tail();
+            self.windower.reset();
+        }
+        match &status {
+            StreamStatus::Up => tracing::info!(stream = %self.id, "Stream up."),
+            StreamStatus::Down { reason } => tracing::warn!(stream = %self.id, %reason, "Stream down."),
+            StreamStatus::Reconnecting { .. } => {}
+            StreamStatus::GaveUp { attempts, reason } => {
+                tracing::error!(stream = %self.id, attempts, %reason, "Stream given up.");
+            }
+        }
+        self.send_status(&status);
+    }
+}
+
 type StreamThread = (String, JoinHandle<StreamReport>);
 
 fn spawn_stream(
     plan: Arc<Plan>,
-    id: String,
-    uri: String,
-    windows: Sender<Window>,
+    stream: StreamConfig,
+    windows: WindowSender,
+    output: Sender<StageMessage>,
     stop: Arc<AtomicBool>,
 ) -> Result<StreamThread, Error> {
-    let thread_id = id.clone();
+    let thread_id = stream.id.clone();
     let handle = std::thread::Builder::new()
-        .name(format!("stream-{id}"))
+        .name(format!("stream-{}", stream.id))
         .spawn(move || {
-            let mut windower = Windower::new(
-                id.as_str().into(),
-                plan.geometry,
-                plan.model.layout,
-                plan.preprocessor.clone(),
-            );
-            let mut send = |window: Window| {
-                // The receiver only disappears if every worker died; the run is over then.
-                let _ = windows.send(window);
+            let live = stream.is_live();
+            let id: Arc<str> = stream.id.as_str().into();
+            let windower =
+                Windower::new(id.clone(), plan.geometry, plan.model.layout, plan.preprocessor.clone(), live);
+            let mut stage = StreamStage { id: id.clone(), windower, windows, output };
+            let supervisor = Supervisor {
+                location: location_of(&stream.uri),
+                options: source_options(&plan, &stream),
+                policy: ReconnectPolicy::from(&stream.reconnect),
             };
-            let location = location_of(&uri);
-            tracing::info!(stream = %id, input = %location.display(), "Stream started.");
-            let result = VideoSource::new(location, plan.frame_format).and_then(|source| {
-                source.run(&stop, |frame| windower.push(&frame).into_iter().for_each(&mut send))
-            });
+            tracing::info!(stream = %id, input = %supervisor.location.display(), live, "Stream started.");
+            let result = supervisor.run(&stop, &mut stage);
             // Whatever happened, the frames already decoded still make their windows.
-            windower.finish().into_iter().for_each(&mut send);
+            stage.flush_tail();
+            let windows = stage.windower.emitted();
             let (frames, error) = match result {
                 Ok(summary) => {
-                    tracing::info!(stream = %id, frames = summary.frames, windows = windower.emitted(),
-                        stopped = summary.stopped, "Stream finished.");
+                    tracing::info!(stream = %id, frames = summary.frames, windows, stopped = summary.stopped,
+                        "Stream finished.");
                     (summary.frames, None)
                 }
                 Err(e) => {
@@ -137,7 +211,7 @@ fn spawn_stream(
                     (0, Some(e))
                 }
             };
-            StreamReport { id, frames, windows: windower.emitted(), error }
+            StreamReport { id: stream.id.clone(), frames, windows, error }
         })
         .map_err(|e| Error::Runtime(format!("cannot start a stream thread: {e}")))?;
     Ok((thread_id, handle))

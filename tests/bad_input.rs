@@ -58,7 +58,7 @@ fn random_bytes_file() {
     let out = actiond(&["run", mean_color(dir.path(), junk.to_str().unwrap(), "").to_str().unwrap()]);
     assert_clean_failure(&out, "cam");
     assert!(stderr(&out).contains("junk.mp4"), "{}", stderr(&out));
-    assert!(events(&out).is_empty());
+    assert!(windows(&out).is_empty());
 }
 
 #[test]
@@ -78,7 +78,7 @@ fn truncated_file_keeps_the_windows_already_decoded() {
     let out = actiond(&["run", mean_color(dir.path(), cut.to_str().unwrap(), "").to_str().unwrap()]);
     let err = stderr(&out);
     assert!(!err.contains("panicked"), "{err}");
-    let events = events(&out);
+    let events = windows(&out);
     // Whether the demuxer reports the cut as an error or as an early end, the windows of the
     // frames before it come out, in order, and fewer than the whole file would give.
     assert!(!events.is_empty() && events.len() < 100, "{} events\n{err}", events.len());
@@ -167,7 +167,7 @@ fn one_bad_stream_does_not_stop_the_others() {
     std::fs::write(&p, text).unwrap();
     let out = actiond(&["run", p.to_str().unwrap()]);
     assert_clean_failure(&out, "broken");
-    let events = events(&out);
+    let events = windows(&out);
     assert_eq!(events.len(), 5, "12 frames, T=4, stride 2: windows at 0, 2, 4, 6, 8");
     assert!(events.iter().all(|e| e["stream"] == "cam" && e["label"] == "green"));
 }

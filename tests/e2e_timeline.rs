@@ -37,7 +37,7 @@ fn run_on(dir: &Path, video: &Path, model_overrides: &str) -> Vec<Value> {
     );
     let out = actiond(&["run", pipeline.to_str().unwrap()]);
     assert!(out.status.success(), "{}", stderr(&out));
-    events(&out)
+    windows(&out)
 }
 
 /// Share of windows lying wholly inside one segment that carry that segment's label.

@@ -41,7 +41,7 @@ fn ncthw_logits_model_labels_each_half_and_times_are_exact() {
     let video = red_then_blue(dir.path());
     let out = actiond(&["run", pipeline(dir.path(), &video, "", "stride = 2").to_str().unwrap()]);
     assert!(out.status.success(), "{}", stderr(&out));
-    let events = events(&out);
+    let events = windows(&out);
     // 16 frames, T = 4, stride 2: windows start at 0, 2, ..., 12.
     assert_eq!(events.len(), 7);
     for (i, e) in events.iter().enumerate() {
@@ -72,7 +72,7 @@ fn bgr_channel_order_swaps_red_and_blue() {
         pipeline(dir.path(), &video, "channel_order = \"bgr\"", "stride = 4").to_str().unwrap(),
     ]);
     assert!(out.status.success(), "{}", stderr(&out));
-    let labels: Vec<String> = events(&out).iter().map(|e| e["label"].as_str().unwrap().to_owned()).collect();
+    let labels: Vec<String> = windows(&out).iter().map(|e| e["label"].as_str().unwrap().to_owned()).collect();
     assert_eq!(labels, ["blue", "blue", "red", "red"]);
 }
 
@@ -83,7 +83,7 @@ fn frame_step_and_padded_tail() {
     let p = pipeline(dir.path(), &video, "", "stride = 4\nframe_step = 3\ntail = \"pad\"");
     let out = actiond(&["run", p.to_str().unwrap()]);
     assert!(out.status.success(), "{}", stderr(&out));
-    let events = events(&out);
+    let events = windows(&out);
     // Sampled frames 0,3,6,9,12,15: one full window (0..9) and a padded one (12,15 + 2 repeats).
     assert_eq!(events.len(), 2, "{events:?}");
     assert_eq!((events[0]["first_frame"].as_u64(), events[0]["last_frame"].as_u64()), (Some(0), Some(9)));
@@ -104,7 +104,7 @@ fn letterbox_adds_black_borders_that_lower_the_mean() {
     std::fs::write(&p, text).unwrap();
     let letterbox = actiond(&["run", p.to_str().unwrap()]);
     assert!(letterbox.status.success(), "{}", stderr(&letterbox));
-    let (s, l) = (events(&stretch), events(&letterbox));
+    let (s, l) = (windows(&stretch), windows(&letterbox));
     assert_eq!(s.len(), l.len());
     // 98×54 into 13×15 keeps the aspect ratio only with borders: less red on average.
     assert!(

@@ -36,7 +36,7 @@ fn every_shipped_model_matches_python_onnxruntime() {
             h,
         ));
         let geometry = WindowGeometry { length: t, stride: t, frame_step: 1, tail: TailPolicy::Drop };
-        let mut windower = Windower::new("ref".into(), geometry, info.layout, preprocessor);
+        let mut windower = Windower::new("ref".into(), geometry, info.layout, preprocessor, false);
         let frame_bytes = h * w * 3;
         let window = (0..t)
             .filter_map(|i| {
@@ -45,6 +45,8 @@ fn every_shipped_model_matches_python_onnxruntime() {
                     pts_ns: 0,
                     duration_ns: 0,
                     pixels: clip[i * frame_bytes..(i + 1) * frame_bytes].to_vec(),
+                    arrival: std::time::Instant::now(),
+                    wall: std::time::SystemTime::now(),
                 })
             })
             .next()

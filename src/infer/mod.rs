@@ -4,18 +4,21 @@
 //! windows from a bounded channel shared by all streams. Workers finish out of order; the output
 //! stage puts each stream's predictions back in window order.
 
+mod queue;
 pub mod runtime;
 mod scores;
 
 use std::thread::JoinHandle;
 
-use crossbeam_channel::{Receiver, Sender};
+use crossbeam_channel::{Sender, select};
 use ort::session::Session;
 use ort::value::TensorRef;
 
 use crate::config::OutputKind;
+use crate::output::StageMessage;
 use crate::window::{Window, WindowMeta};
 
+pub use queue::{WindowQueues, WindowSender};
 pub use scores::to_probabilities;
 
 /// Why one window could not be classified.
@@ -44,27 +47,49 @@ pub struct ModelIo {
     pub output_kind: OutputKind,
 }
 
-/// Running workers; they stop when the window channel is closed and drained.
+/// Running workers; they stop when both window queues are closed and drained.
 pub struct InferencePool {
     workers: Vec<JoinHandle<()>>,
 }
 
 impl InferencePool {
-    /// Starts one worker per session.
+    /// Starts one worker per session, taking windows from `queues`.
     pub fn start(
         sessions: Vec<Session>,
         io: ModelIo,
-        windows: Receiver<Window>,
-        predictions: Sender<Prediction>,
+        queues: &WindowQueues,
+        output: Sender<StageMessage>,
     ) -> std::io::Result<Self> {
         let mut workers = Vec::with_capacity(sessions.len());
         for (n, mut session) in sessions.into_iter().enumerate() {
-            let (io, windows, predictions) = (io.clone(), windows.clone(), predictions.clone());
+            let (io, output) = (io.clone(), output.clone());
+            let (lossless, lossy) = queues.receivers();
             let handle = std::thread::Builder::new().name(format!("infer-{n}")).spawn(move || {
-                for window in windows.iter() {
+                let mut work = |window: Window| {
                     let outcome = classify(&mut session, &io, &window);
-                    if predictions.send(Prediction { meta: window.meta, outcome }).is_err() {
-                        break;
+                    output.send(StageMessage::Prediction(Prediction { meta: window.meta, outcome })).is_ok()
+                };
+                loop {
+                    let next = select! {
+                        recv(lossless) -> w => w.map_err(|_| &lossy),
+                        recv(lossy) -> w => w.map_err(|_| &lossless),
+                    };
+                    match next {
+                        Ok(window) => {
+                            if !work(window) {
+                                return;
+                            }
+                        }
+                        // One queue is closed, which happens only when every stream has ended:
+                        // finish what the other still holds.
+                        Err(other) => {
+                            for window in other.iter() {
+                                if !work(window) {
+                                    return;
+                                }
+                            }
+                            return;
+                        }
                     }
                 }
             })?;

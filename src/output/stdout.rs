@@ -3,7 +3,7 @@
 
 use std::io::Write;
 
-use super::{OutputError, Sink, WindowEvent};
+use super::{Event, OutputError, Sink};
 
 /// Writes events as JSON Lines to any writer (stdout in the daemon).
 pub struct JsonLinesSink<W: Write + Send> {
@@ -28,7 +28,7 @@ impl<W: Write + Send> JsonLinesSink<W> {
 }
 
 impl<W: Write + Send> Sink for JsonLinesSink<W> {
-    fn write(&mut self, event: &WindowEvent) -> Result<(), OutputError> {
+    fn write(&mut self, event: &Event) -> Result<(), OutputError> {
         let mut line = serde_json::to_vec(event).expect("events always serialise");
         line.push(b'\n');
         self.writer

@@ -1,5 +1,7 @@
 //! One decoded RGB frame and its reading from an appsink sample.
 
+use std::time::{Instant, SystemTime};
+
 use gstreamer as gst;
 use gstreamer_video as gst_video;
 use gstreamer_video::prelude::*;
@@ -15,6 +17,10 @@ pub struct Frame {
     pub duration_ns: u64,
     /// `height × width × 3` bytes.
     pub pixels: Vec<u8>,
+    /// When the frame reached actiond (for latency).
+    pub arrival: Instant,
+    /// Wall-clock time at arrival (for the UTC times of live streams).
+    pub wall: SystemTime,
 }
 
 /// Turns samples into numbered frames, filling in missing timestamps from the frame rate.
@@ -52,7 +58,14 @@ impl FrameReader {
         let stream_time = |pts: gst::ClockTime| segment.and_then(|s| s.to_stream_time(pts)).unwrap_or(pts);
         let pts_ns = buffer.pts().map_or(self.next_pts_ns, |t| stream_time(t).nseconds());
         let duration_ns = buffer.duration().map_or(nominal_ns, |d| d.nseconds());
-        let frame = Frame { index: self.next_index, pts_ns, duration_ns, pixels };
+        let frame = Frame {
+            index: self.next_index,
+            pts_ns,
+            duration_ns,
+            pixels,
+            arrival: Instant::now(),
+            wall: SystemTime::now(),
+        };
         self.next_index += 1;
         self.next_pts_ns = pts_ns + duration_ns;
         Ok(frame)

@@ -3,14 +3,19 @@
 //! One pipeline per input: `uridecodebin ! videoscale ! videoconvert ! appsink` with RGB caps
 //! at the model's size. Scaling before colour conversion converts 64×64 pixels instead of the
 //! full picture (measured 2–3× faster). Frames are read row by row through the plane stride, as
-//! RGB rows are padded to 4 bytes. A file is read losslessly: the appsink does not drop, so a
-//! slow consumer holds the decoder back instead of losing frames.
+//! RGB rows are padded to 4 bytes.
+//!
+//! A file is read losslessly: the appsink does not drop, so a slow consumer holds the decoder
+//! back. A live input never holds its decoder back: the appsink keeps only the newest frames.
+//! RTSP options are applied to `rtspsrc` when `uridecodebin` creates it. The [`supervisor`]
+//! reconnects live inputs.
 
 mod frame;
+pub mod supervisor;
 mod uri;
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use gstreamer as gst;
 use gstreamer::prelude::*;
@@ -18,12 +23,12 @@ use gstreamer_app as gst_app;
 use gstreamer_video as gst_video;
 
 pub use frame::Frame;
-pub use uri::{SourceLocation, location_of};
+pub use uri::{SourceLocation, location_of, redact_credentials};
 
-use crate::config::ResizeMode;
+use crate::config::{ResizeMode, RtspTransport};
 
 /// Why an input could not be decoded.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum SourceError {
     #[error("input {input}: file not found")]
     NotFound { input: String },
@@ -31,6 +36,22 @@ pub enum SourceError {
     Pipeline { input: String, reason: String },
     #[error("input {input}: decoding failed: {reason}")]
     Decode { input: String, reason: String },
+    #[error("input {input}: no frame for {seconds:.1} s")]
+    Stalled { input: String, seconds: f64 },
+    #[error("input {input}: end of stream")]
+    Ended { input: String },
+}
+
+impl SourceError {
+    /// A short reason for status events.
+    pub fn reason(&self) -> String {
+        match self {
+            SourceError::NotFound { .. } => "file not found".into(),
+            SourceError::Pipeline { reason, .. } | SourceError::Decode { reason, .. } => reason.clone(),
+            SourceError::Stalled { seconds, .. } => format!("no frame for {seconds:.1} s"),
+            SourceError::Ended { .. } => "end of stream".into(),
+        }
+    }
 }
 
 /// What the decoded frames look like.
@@ -39,6 +60,33 @@ pub struct FrameFormat {
     pub width: u32,
     pub height: u32,
     pub resize: ResizeMode,
+}
+
+/// RTSP settings applied to `rtspsrc`, credentials already resolved.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RtspSettings {
+    pub transport: RtspTransport,
+    pub latency_ms: u32,
+    pub connect_timeout: Duration,
+    pub user: Option<String>,
+    pub password: Option<String>,
+}
+
+/// How an input is read.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SourceOptions {
+    pub format: FrameFormat,
+    /// Live inputs never block the decoder and fail after `stall_timeout` without a frame.
+    pub live: bool,
+    pub stall_timeout: Duration,
+    pub rtsp: Option<RtspSettings>,
+}
+
+impl SourceOptions {
+    /// Options for a local file: lossless, no stall detection.
+    pub fn file(format: FrameFormat) -> Self {
+        Self { format, live: false, stall_timeout: Duration::MAX, rtsp: None }
+    }
 }
 
 /// How a finished input ended.
@@ -58,13 +106,14 @@ pub fn init() -> Result<(), SourceError> {
 /// A decoding pipeline for one input, built but not yet playing.
 pub struct VideoSource {
     location: SourceLocation,
+    options: SourceOptions,
     pipeline: gst::Pipeline,
     appsink: gst_app::AppSink,
 }
 
 impl VideoSource {
     /// Builds the pipeline for `location`.
-    pub fn new(location: SourceLocation, format: FrameFormat) -> Result<Self, SourceError> {
+    pub fn new(location: SourceLocation, options: SourceOptions) -> Result<Self, SourceError> {
         if let Some(path) = location.local_path()
             && !path.is_file()
         {
@@ -76,8 +125,17 @@ impl VideoSource {
                 fail(format!("GStreamer element `{factory}` missing ({e}); run scripts/setup.sh"))
             })
         };
+        let format = options.format;
         let decode = make("uridecodebin")?;
         decode.set_property("uri", location.uri());
+        if let Some(rtsp) = options.rtsp.clone() {
+            decode.connect("source-setup", false, move |args| {
+                if let Some(source) = args[1].get::<gst::Element>().ok().filter(is_rtspsrc) {
+                    configure_rtspsrc(&source, &rtsp);
+                }
+                None
+            });
+        }
         let scale = make("videoscale")?;
         scale.set_property("add-borders", format.resize == ResizeMode::Letterbox);
         let convert = make("videoconvert")?;
@@ -87,7 +145,13 @@ impl VideoSource {
             .height(format.height as i32)
             .pixel_aspect_ratio(gst::Fraction::new(1, 1))
             .build();
-        let appsink = gst_app::AppSink::builder().caps(&caps).sync(false).max_buffers(8).drop(false).build();
+        // Files: hold the decoder back (lossless). Live: keep the newest frames only.
+        let appsink = gst_app::AppSink::builder()
+            .caps(&caps)
+            .sync(false)
+            .max_buffers(if options.live { 4 } else { 8 })
+            .drop(options.live)
+            .build();
         let pipeline = gst::Pipeline::new();
         pipeline
             .add_many([&decode, &scale, &convert, appsink.upcast_ref()])
@@ -104,11 +168,13 @@ impl VideoSource {
                 tracing::warn!(error = %e, "Could not link the decoded video.");
             }
         });
-        Ok(Self { location, pipeline, appsink })
+        Ok(Self { location, options, pipeline, appsink })
     }
 
     /// Plays the input to its end (or until `stop` is set), calling `on_frame` for every frame
-    /// in decode order. Blocking in `on_frame` holds the decoder back; nothing is dropped.
+    /// in decode order. For files, blocking in `on_frame` holds the decoder back; nothing is
+    /// dropped. A live input fails with [`SourceError::Stalled`] after the stall timeout without
+    /// a frame, and with [`SourceError::Ended`] at end of stream.
     pub fn run(
         self,
         stop: &AtomicBool,
@@ -134,6 +200,7 @@ impl VideoSource {
             }));
         }
         let mut frames = frame::FrameReader::default();
+        let mut last_frame = Instant::now();
         loop {
             if stop.load(Ordering::Relaxed) {
                 return Ok(SourceSummary { frames: frames.count(), stopped: true });
@@ -146,11 +213,13 @@ impl VideoSource {
                     let frame = frames
                         .read(&sample)
                         .map_err(|reason| SourceError::Decode { input: input.clone(), reason })?;
+                    last_frame = Instant::now();
                     on_frame(frame);
                 }
                 None if self.appsink.is_eos() => {
                     return match self.bus_error(&bus) {
                         Some(error) => Err(error),
+                        None if self.options.live => Err(SourceError::Ended { input }),
                         None if frames.count() == 0 => Err(SourceError::Decode {
                             input,
                             reason: "the input holds no video frames".into(),
@@ -158,7 +227,10 @@ impl VideoSource {
                         None => Ok(SourceSummary { frames: frames.count(), stopped: false }),
                     };
                 }
-                None => std::thread::sleep(Duration::from_millis(1)),
+                None if last_frame.elapsed() >= self.options.stall_timeout => {
+                    return Err(SourceError::Stalled { input, seconds: last_frame.elapsed().as_secs_f64() });
+                }
+                None => {}
             }
         }
     }
@@ -167,13 +239,39 @@ impl VideoSource {
     fn bus_error(&self, bus: &gst::Bus) -> Option<SourceError> {
         let message = bus.pop_filtered(&[gst::MessageType::Error])?;
         let gst::MessageView::Error(err) = message.view() else { return None };
-        let mut reason = err.error().to_string();
+        let mut reason = redact_credentials(&err.error().to_string());
         if let Some(details) = err.debug() {
-            tracing::debug!(input = %self.location.display(), details = %details, "GStreamer error details.");
+            tracing::debug!(input = %self.location.display(), details = %redact_credentials(&details),
+                "GStreamer error details.");
         }
         if reason.is_empty() {
             reason = "unknown GStreamer error".into();
         }
         Some(SourceError::Decode { input: self.location.display().to_owned(), reason })
+    }
+}
+
+fn is_rtspsrc(element: &gst::Element) -> bool {
+    element.factory().is_some_and(|f| f.name() == "rtspsrc")
+}
+
+fn configure_rtspsrc(source: &gst::Element, rtsp: &RtspSettings) {
+    let protocols = match rtsp.transport {
+        RtspTransport::Auto => None,
+        RtspTransport::Tcp => Some("tcp"),
+        RtspTransport::Udp => Some("udp"),
+    };
+    if let Some(protocols) = protocols {
+        source.set_property_from_str("protocols", protocols);
+    }
+    source.set_property("latency", rtsp.latency_ms);
+    let timeout_us = rtsp.connect_timeout.as_micros().min(u64::MAX as u128) as u64;
+    source.set_property("tcp-timeout", timeout_us);
+    source.set_property("timeout", timeout_us);
+    if let Some(user) = &rtsp.user {
+        source.set_property("user-id", user);
+    }
+    if let Some(password) = &rtsp.password {
+        source.set_property("user-pw", password);
     }
 }

@@ -1,6 +1,7 @@
 //! The per-stream ring buffer and its window arithmetic.
 
 use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
 
 use super::TensorLayout;
 use crate::config::TailPolicy;
@@ -50,6 +51,19 @@ pub struct WindowMeta {
     pub start_ns: u64,
     /// Stream time at which the last real frame ends, in nanoseconds.
     pub end_ns: u64,
+    /// Arrival times, kept for live streams only.
+    pub clock: Option<WallClock>,
+}
+
+/// When a live window's frames arrived.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WallClock {
+    /// Wall-clock time of the first frame's arrival.
+    pub start: SystemTime,
+    /// Wall-clock time at which the last frame ends (its arrival plus its duration).
+    pub end: SystemTime,
+    /// Arrival of the last frame, for the event's latency.
+    pub last_arrival: Instant,
 }
 
 /// T consecutive sampled frames of one stream, in the model's layout, ready for inference.
@@ -60,11 +74,13 @@ pub struct Window {
     pub data: Vec<f32>,
 }
 
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Copy)]
 struct SlotMeta {
     index: u64,
     start_ns: u64,
     end_ns: u64,
+    arrival: Instant,
+    wall: SystemTime,
 }
 
 /// Ring buffer of the last T converted frames of one stream.
@@ -76,18 +92,25 @@ pub struct Windower {
     frame_len: usize,
     /// T slots of `frame_len` values each; slot `n % T` holds sampled frame n.
     slots: Vec<f32>,
-    meta: Vec<SlotMeta>,
+    meta: Vec<Option<SlotMeta>>,
+    /// Whether windows carry arrival times (live streams).
+    wall_clock: bool,
+    /// Sampled frames and windows since the last reset.
     sampled: u64,
     emitted: u64,
     covered_to: u64,
+    /// Windows emitted before the last reset, so indices keep growing across resets.
+    index_base: u64,
 }
 
 impl Windower {
+    /// `wall_clock`: record arrival times in the windows (for live streams).
     pub fn new(
         stream: Arc<str>,
         geometry: WindowGeometry,
         layout: TensorLayout,
         preprocessor: Arc<Preprocessor>,
+        wall_clock: bool,
     ) -> Self {
         let frame_len = preprocessor.frame_len();
         Self {
@@ -97,16 +120,27 @@ impl Windower {
             preprocessor,
             frame_len,
             slots: vec![0.0; frame_len * geometry.length],
-            meta: vec![SlotMeta::default(); geometry.length],
+            meta: vec![None; geometry.length],
+            wall_clock,
             sampled: 0,
             emitted: 0,
             covered_to: 0,
+            index_base: 0,
         }
     }
 
-    /// Windows emitted so far.
+    /// Windows emitted so far; also the index of the next window.
     pub fn emitted(&self) -> u64 {
-        self.emitted
+        self.index_base + self.emitted
+    }
+
+    /// Forgets the frames in the ring after a discontinuity (a reconnection): the next window
+    /// starts with the next frame. Window indices keep counting.
+    pub fn reset(&mut self) {
+        self.index_base += self.emitted;
+        self.sampled = 0;
+        self.emitted = 0;
+        self.covered_to = 0;
     }
 
     /// Takes one decoded frame; returns a window when this frame completes one.
@@ -121,8 +155,13 @@ impl Windower {
             TensorLayout::Thwc => self.preprocessor.to_interleaved(&frame.pixels, dst),
             TensorLayout::Cthw => self.preprocessor.to_planar(&frame.pixels, dst),
         }
-        self.meta[slot] =
-            SlotMeta { index: frame.index, start_ns: frame.pts_ns, end_ns: frame.pts_ns + frame.duration_ns };
+        self.meta[slot] = Some(SlotMeta {
+            index: frame.index,
+            start_ns: frame.pts_ns,
+            end_ns: frame.pts_ns + frame.duration_ns,
+            arrival: frame.arrival,
+            wall: frame.wall,
+        });
         self.sampled += 1;
         let n = self.sampled;
         let (t64, s64) = (t as u64, self.geometry.stride as u64);
@@ -164,17 +203,23 @@ impl Windower {
                 }
             }
         }
-        let first_meta = self.meta[slot_of(0)];
-        let last_meta = self.meta[slot_of(real - 1)];
+        let first_meta = self.meta[slot_of(0)].expect("every slot of a window was filled");
+        let last_meta = self.meta[slot_of(real - 1)].expect("every slot of a window was filled");
+        let clock = self.wall_clock.then(|| WallClock {
+            start: first_meta.wall,
+            end: last_meta.wall + Duration::from_nanos(last_meta.end_ns - last_meta.start_ns),
+            last_arrival: last_meta.arrival,
+        });
         let window = Window {
             meta: WindowMeta {
                 stream: self.stream.clone(),
-                index: self.emitted,
+                index: self.index_base + self.emitted,
                 first_frame: first_meta.index,
                 last_frame: last_meta.index,
                 padded: t - real,
                 start_ns: first_meta.start_ns,
                 end_ns: last_meta.end_ns,
+                clock,
             },
             data,
         };
@@ -210,11 +255,18 @@ mod tests {
     fn frame(i: u64) -> Frame {
         let pixels =
             (0..W * H).flat_map(|_| (0..3u8).map(move |c| (i as u8).wrapping_add(100 * c))).collect();
-        Frame { index: i, pts_ns: i * 40_000_000, duration_ns: 40_000_000, pixels }
+        Frame {
+            index: i,
+            pts_ns: i * 40_000_000,
+            duration_ns: 40_000_000,
+            pixels,
+            arrival: Instant::now(),
+            wall: SystemTime::now(),
+        }
     }
 
     fn run(geometry: WindowGeometry, frames: u64, layout: TensorLayout) -> Vec<Window> {
-        let mut w = Windower::new("s".into(), geometry, layout, preprocessor());
+        let mut w = Windower::new("s".into(), geometry, layout, preprocessor(), false);
         let mut out: Vec<Window> = (0..frames).filter_map(|i| w.push(&frame(i))).collect();
         out.extend(w.finish());
         assert_eq!(out.len() as u64, geometry.window_count(frames), "{geometry:?} frames={frames}");
@@ -298,6 +350,27 @@ mod tests {
         let expected: Vec<f32> =
             [2.0, 2.0, 3.0, 3.0, 102.0, 102.0, 103.0, 103.0, 202.0, 202.0, 203.0, 203.0].to_vec();
         assert_eq!(ws[1].data, expected);
+    }
+
+    #[test]
+    fn reset_starts_a_new_ring_and_keeps_counting_windows() {
+        let mut w = Windower::new(
+            "s".into(),
+            geometry(3, 3, 1, TailPolicy::Drop),
+            TensorLayout::Thwc,
+            preprocessor(),
+            true,
+        );
+        let before: Vec<Window> = (0..4).filter_map(|i| w.push(&frame(i))).collect();
+        w.reset();
+        // Frames 4 and 5 alone do not make a window: the ring was emptied.
+        assert!(w.push(&frame(4)).is_none() && w.push(&frame(5)).is_none());
+        let after = w.push(&frame(6)).expect("three frames after the reset");
+        assert_eq!(before.len(), 1);
+        assert_eq!((after.meta.index, after.meta.first_frame, after.meta.last_frame), (1, 4, 6));
+        let clock = after.meta.clock.expect("wall clock requested");
+        assert!(clock.end > clock.start);
+        assert_eq!(w.emitted(), 2);
     }
 
     #[test]

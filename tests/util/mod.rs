@@ -52,6 +52,18 @@ pub fn events(out: &Output) -> Vec<Value> {
         .collect()
 }
 
+/// The window events of stdout, checking that each stream's windows come in order.
+pub fn windows(out: &Output) -> Vec<Value> {
+    let all: Vec<Value> = events(out).into_iter().filter(|e| e["type"] == "window").collect();
+    let mut next = std::collections::HashMap::new();
+    for e in &all {
+        let expected = next.entry(e["stream"].as_str().unwrap().to_owned()).or_insert(0u64);
+        assert_eq!(e["window"].as_u64(), Some(*expected), "window order: {e}");
+        *expected += 1;
+    }
+    all
+}
+
 /// Asserts a failed run with a clean, single error line that mentions `culprit`.
 pub fn assert_clean_failure(out: &Output, culprit: &str) {
     let err = stderr(out);

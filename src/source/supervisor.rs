@@ -1,0 +1,157 @@
+//! Keeps one input running: reconnects a live input after an error, an end of stream or a
+//! stall, with exponential backoff, and reports each change of state.
+//!
+//! Settings (the policy) are fixed at start; the only state is the attempt counter and the
+//! frame offset, so that frame indices keep growing across reconnections. Every wait checks the
+//! stop flag, so a stream that is down can always be stopped at once.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use super::{Frame, SourceError, SourceLocation, SourceOptions, SourceSummary, VideoSource};
+use crate::config::ReconnectConfig;
+
+/// Exponential backoff between reconnection attempts.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReconnectPolicy {
+    pub initial: Duration,
+    pub factor: f64,
+    pub max: Duration,
+    /// Failed attempts in a row after which the stream is given up.
+    pub max_attempts: Option<u32>,
+}
+
+impl From<&ReconnectConfig> for ReconnectPolicy {
+    fn from(c: &ReconnectConfig) -> Self {
+        Self {
+            initial: Duration::from_secs_f64(c.initial_delay_s),
+            factor: c.factor,
+            max: Duration::from_secs_f64(c.max_delay_s),
+            max_attempts: c.max_attempts,
+        }
+    }
+}
+
+impl ReconnectPolicy {
+    /// Delay before attempt `attempt` (1-based).
+    pub fn delay(&self, attempt: u32) -> Duration {
+        let factor = self.factor.powi(attempt.saturating_sub(1).min(64) as i32);
+        self.initial.mul_f64(factor).min(self.max)
+    }
+}
+
+/// A change in a stream's state.
+#[derive(Debug, Clone, PartialEq)]
+pub enum StreamStatus {
+    /// Frames are arriving (first frame of a connection).
+    Up,
+    /// The stream stopped delivering frames.
+    Down { reason: String },
+    /// Waiting `delay` before reconnection attempt `attempt`.
+    Reconnecting { attempt: u32, delay: Duration, reason: String },
+    /// `max_attempts` failed in a row; the stream is not retried any more.
+    GaveUp { attempts: u32, reason: String },
+}
+
+/// Receives what a supervised stream produces.
+pub trait StreamHandler {
+    fn frame(&mut self, frame: Frame);
+    fn status(&mut self, status: StreamStatus);
+}
+
+/// Runs one input, reconnecting it if it is live.
+pub struct Supervisor {
+    pub location: SourceLocation,
+    pub options: SourceOptions,
+    pub policy: ReconnectPolicy,
+}
+
+impl Supervisor {
+    /// Runs until a file ends, `stop` is set, or a live stream is given up.
+    pub fn run(
+        &self,
+        stop: &AtomicBool,
+        handler: &mut impl StreamHandler,
+    ) -> Result<SourceSummary, SourceError> {
+        let mut offset = 0u64;
+        let mut attempt = 0u32;
+        loop {
+            let mut frames = 0u64;
+            let mut up = false;
+            let result = VideoSource::new(self.location.clone(), self.options.clone()).and_then(|source| {
+                source.run(stop, |mut frame| {
+                    if !up {
+                        up = true;
+                        handler.status(StreamStatus::Up);
+                    }
+                    frame.index += offset;
+                    frames += 1;
+                    handler.frame(frame);
+                })
+            });
+            offset += frames;
+            let error = match result {
+                Ok(summary) => return Ok(SourceSummary { frames: offset, stopped: summary.stopped }),
+                Err(e) if !self.options.live => return Err(e),
+                Err(e) => e,
+            };
+            let reason = error.reason();
+            if up || attempt == 0 {
+                handler.status(StreamStatus::Down { reason: reason.clone() });
+            }
+            if up {
+                attempt = 0;
+            }
+            attempt += 1;
+            if self.policy.max_attempts.is_some_and(|max| attempt > max) {
+                handler.status(StreamStatus::GaveUp { attempts: attempt - 1, reason });
+                return Err(error);
+            }
+            let delay = self.policy.delay(attempt);
+            tracing::warn!(input = %self.location.display(), attempt, delay_s = delay.as_secs_f64(), %reason,
+                "Reconnecting.");
+            handler.status(StreamStatus::Reconnecting { attempt, delay, reason });
+            if sleep_unless_stopped(delay, stop) {
+                return Ok(SourceSummary { frames: offset, stopped: true });
+            }
+        }
+    }
+}
+
+/// Sleeps for `delay`, waking early if `stop` is set; returns whether it was.
+fn sleep_unless_stopped(delay: Duration, stop: &AtomicBool) -> bool {
+    let end = Instant::now() + delay;
+    while Instant::now() < end {
+        if stop.load(Ordering::Relaxed) {
+            return true;
+        }
+        std::thread::sleep((end - Instant::now()).min(Duration::from_millis(50)));
+    }
+    stop.load(Ordering::Relaxed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_grows_by_the_factor_up_to_the_maximum() {
+        let p = ReconnectPolicy {
+            initial: Duration::from_millis(500),
+            factor: 2.0,
+            max: Duration::from_secs(3),
+            max_attempts: None,
+        };
+        let delays: Vec<u128> = (1..=6).map(|a| p.delay(a).as_millis()).collect();
+        assert_eq!(delays, [500, 1000, 2000, 3000, 3000, 3000]);
+        assert_eq!(p.delay(10_000), Duration::from_secs(3));
+    }
+
+    #[test]
+    fn stop_interrupts_a_backoff_wait() {
+        let stop = AtomicBool::new(true);
+        let start = Instant::now();
+        assert!(sleep_unless_stopped(Duration::from_secs(30), &stop));
+        assert!(start.elapsed() < Duration::from_millis(200));
+    }
+}
