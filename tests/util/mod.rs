@@ -122,3 +122,163 @@ pub fn gst_video(path: &Path, description: &str) {
 pub fn tempdir() -> tempfile::TempDir {
     tempfile::Builder::new().prefix("actiond-test-").tempdir().unwrap()
 }
+
+pub const RTSP_SERVER_BIN: &str = env!("CARGO_BIN_EXE_actiond-rtsp-server");
+
+/// A real RTSP server on 127.0.0.1 (the `actiond-rtsp-server` binary), which a test can kill
+/// and start again on the same port.
+pub struct RtspServer {
+    args: Vec<String>,
+    child: Option<std::process::Child>,
+    pub port: u16,
+    pub url: String,
+}
+
+impl RtspServer {
+    /// Starts a server with `args` (e.g. `["--live"]` or `["--file", path]`) on a free port.
+    pub fn start(args: &[&str]) -> Self {
+        let mut server = Self { args: args.iter().map(|s| s.to_string()).collect(), child: None, port: 0, url: String::new() };
+        server.spawn(0);
+        server
+    }
+
+    fn spawn(&mut self, port: u16) {
+        use std::io::BufRead;
+        let mut child = Command::new(RTSP_SERVER_BIN)
+            .args(&self.args)
+            .args(["--port", &port.to_string()])
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("rtsp server starts");
+        let mut line = String::new();
+        std::io::BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+        assert!(line.starts_with("rtsp://"), "server did not start: {line:?}");
+        self.url = line.trim().to_owned();
+        self.port = self.url.rsplit(':').next().unwrap().split('/').next().unwrap().parse().unwrap();
+        self.child = Some(child);
+    }
+
+    /// Kills the server process (SIGKILL), as a crashed camera would vanish.
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            child.kill().unwrap();
+            child.wait().unwrap();
+        }
+    }
+
+    /// Starts it again on the same port.
+    pub fn restart(&mut self) {
+        assert!(self.child.is_none(), "kill it first");
+        let port = self.port;
+        // The port was ours a moment ago; retry briefly in case the kernel still holds it.
+        for _ in 0..50 {
+            let probe = std::net::TcpListener::bind(("127.0.0.1", port));
+            if probe.is_ok() {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        self.spawn(port);
+    }
+}
+
+impl Drop for RtspServer {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// A running `actiond run` whose events are read as they come.
+pub struct Daemon {
+    child: std::process::Child,
+    pub events: crossbeam_channel::Receiver<Value>,
+    stderr: std::sync::Arc<std::sync::Mutex<String>>,
+}
+
+impl Daemon {
+    pub fn start(pipeline: &Path, env: &[(&str, &str)]) -> Self {
+        use std::io::BufRead;
+        let mut cmd = Command::new(BIN);
+        cmd.args(["run", pipeline.to_str().unwrap()])
+            .env("RUST_LOG", "info")
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped());
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let mut child = cmd.spawn().expect("actiond starts");
+        let (tx, events) = crossbeam_channel::unbounded();
+        let stdout = child.stdout.take().unwrap();
+        std::thread::spawn(move || {
+            for line in std::io::BufReader::new(stdout).lines() {
+                let line = line.unwrap();
+                let value: Value = serde_json::from_str(&line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}"));
+                if tx.send(value).is_err() {
+                    break;
+                }
+            }
+        });
+        let stderr = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+        let sink = stderr.clone();
+        let pipe = child.stderr.take().unwrap();
+        std::thread::spawn(move || {
+            for line in std::io::BufReader::new(pipe).lines() {
+                let line = line.unwrap();
+                let mut text = sink.lock().unwrap();
+                text.push_str(&line);
+                text.push('\n');
+            }
+        });
+        Self { child, events, stderr }
+    }
+
+    /// Collects events until `done` says so (inclusive) or `timeout` passes.
+    pub fn wait_for(
+        &self,
+        timeout: std::time::Duration,
+        seen: &mut Vec<Value>,
+        mut done: impl FnMut(&Value) -> bool,
+    ) -> bool {
+        let end = std::time::Instant::now() + timeout;
+        while let Some(left) = end.checked_duration_since(std::time::Instant::now()) {
+            match self.events.recv_timeout(left) {
+                Ok(e) => {
+                    let stop = done(&e);
+                    seen.push(e);
+                    if stop {
+                        return true;
+                    }
+                }
+                Err(_) => return false,
+            }
+        }
+        false
+    }
+
+    pub fn stderr(&self) -> String {
+        self.stderr.lock().unwrap().clone()
+    }
+
+    /// Sends SIGTERM and waits for the exit; returns the exit code and how long it took.
+    pub fn terminate(mut self, seen: &mut Vec<Value>) -> (Option<i32>, std::time::Duration) {
+        let start = std::time::Instant::now();
+        let status = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status().unwrap();
+        assert!(status.success());
+        let code = self.child.wait().unwrap().code();
+        let took = start.elapsed();
+        // The reader thread ends at EOF; collect what is left.
+        while let Ok(e) = self.events.recv_timeout(std::time::Duration::from_secs(2)) {
+            seen.push(e);
+        }
+        (code, took)
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
