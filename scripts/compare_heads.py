@@ -51,7 +51,8 @@ def run(binary, pipeline, video):
     finally:
         os.unlink(tmp)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    return [json.loads(l) for l in out.stdout.splitlines()], wall, cpu
+    events = [json.loads(l) for l in out.stdout.splitlines()]
+    return [e for e in events if e["type"] == "window"], wall, cpu
 
 
 def main():

@@ -42,7 +42,8 @@ fn killed_camera_reconnects_again_and_again_while_the_other_keeps_going() {
     let pipeline = live_pipeline(dir.path(), &[("flaky", &flaky.url, ""), ("steady", &steady.url, "")]);
     let daemon = Daemon::start(&pipeline, &[]);
     let mut seen = Vec::new();
-    let first_windows = |e: &Value| e["stream"] == "flaky" && kind(e) == "window" && e["window"].as_u64() >= Some(3);
+    let first_windows =
+        |e: &Value| e["stream"] == "flaky" && kind(e) == "window" && e["window"].as_u64() >= Some(3);
     assert!(daemon.wait_for(Duration::from_secs(20), &mut seen, first_windows), "{}", daemon.stderr());
 
     for round in 0..3 {
@@ -51,17 +52,31 @@ fn killed_camera_reconnects_again_and_again_while_the_other_keeps_going() {
         let down = |e: &Value| e["stream"] == "flaky" && kind(e) == "stream_down";
         assert!(daemon.wait_for(Duration::from_secs(10), &mut seen, down), "round {round}: no stream_down");
         // Within the stall timeout (2 s) plus margin: a dead TCP peer is usually noticed at once.
-        assert!(killed_at.elapsed() < Duration::from_secs(4), "round {round}: down after {:?}", killed_at.elapsed());
+        assert!(
+            killed_at.elapsed() < Duration::from_secs(4),
+            "round {round}: down after {:?}",
+            killed_at.elapsed()
+        );
         // Let a few attempts fail so the delays can be seen growing.
         let third = |e: &Value| e["stream"] == "flaky" && kind(e) == "reconnecting" && e["attempt"] == 3;
-        assert!(daemon.wait_for(Duration::from_secs(10), &mut seen, third), "round {round}: no third attempt");
+        assert!(
+            daemon.wait_for(Duration::from_secs(10), &mut seen, third),
+            "round {round}: no third attempt"
+        );
         flaky.restart();
         let restarted_at = std::time::Instant::now();
         let up = |e: &Value| e["stream"] == "flaky" && kind(e) == "stream_up";
-        assert!(daemon.wait_for(Duration::from_secs(15), &mut seen, up), "round {round}: not up again\n{}", daemon.stderr());
+        assert!(
+            daemon.wait_for(Duration::from_secs(15), &mut seen, up),
+            "round {round}: not up again\n{}",
+            daemon.stderr()
+        );
         eprintln!("round {round}: up {:?} after the server returned", restarted_at.elapsed());
         let more = |e: &Value| e["stream"] == "flaky" && kind(e) == "window";
-        assert!(daemon.wait_for(Duration::from_secs(10), &mut seen, more), "round {round}: no windows after up");
+        assert!(
+            daemon.wait_for(Duration::from_secs(10), &mut seen, more),
+            "round {round}: no windows after up"
+        );
     }
     let (code, took) = daemon.terminate(&mut seen);
     assert_eq!(code, Some(0));
@@ -110,7 +125,11 @@ fn unreachable_camera_is_retried_as_configured_then_given_up() {
     let out = actiond(&["run", pipeline.to_str().unwrap()]);
     let events = events(&out);
     let kinds: Vec<&str> = events.iter().map(kind).collect();
-    assert_eq!(kinds, ["stream_down", "reconnecting", "reconnecting", "reconnecting", "stream_failed"], "{events:?}");
+    assert_eq!(
+        kinds,
+        ["stream_down", "reconnecting", "reconnecting", "reconnecting", "stream_failed"],
+        "{events:?}"
+    );
     assert!(events[0]["reason"].as_str().unwrap().len() > 5, "a reason is given: {}", events[0]);
     assert_clean_failure(&out, "gone");
 }
@@ -123,7 +142,10 @@ fn wrong_credentials_are_reported_without_leaking_them() {
     let pipeline = live_pipeline(dir.path(), &[("locked", &url, "max_attempts = 1")]);
     let out = actiond(&["run", pipeline.to_str().unwrap()]);
     let (text, err) = (stdout(&out), stderr(&out));
-    assert!(!text.contains("wrong-secret") && !err.contains("wrong-secret"), "password leaked:\n{text}\n{err}");
+    assert!(
+        !text.contains("wrong-secret") && !err.contains("wrong-secret"),
+        "password leaked:\n{text}\n{err}"
+    );
     let events = events(&out);
     assert_eq!(events.first().map(kind), Some("stream_down"), "{events:?}");
     assert!(events[0]["reason"].as_str().unwrap().to_lowercase().contains("unauthorized"), "{}", events[0]);
@@ -134,10 +156,9 @@ fn wrong_credentials_are_reported_without_leaking_them() {
 fn right_credentials_from_the_environment_get_frames() {
     let dir = tempdir();
     let server = RtspServer::start(&["--live", "--user", "admin", "--password", "right-secret"]);
-    let text = std::fs::read_to_string(live_pipeline(dir.path(), &[("cam", &server.url, "")])).unwrap().replace(
-        "latency_ms = 50\n",
-        "latency_ms = 50\nuser = \"admin\"\npassword_env = \"CAM_PASSWORD\"\n",
-    );
+    let text = std::fs::read_to_string(live_pipeline(dir.path(), &[("cam", &server.url, "")]))
+        .unwrap()
+        .replace("latency_ms = 50\n", "latency_ms = 50\nuser = \"admin\"\npassword_env = \"CAM_PASSWORD\"\n");
     let pipeline = write_pipeline(dir.path(), "auth.toml", &text);
     let daemon = Daemon::start(&pipeline, &[("CAM_PASSWORD", "right-secret")]);
     let mut seen = Vec::new();

@@ -137,7 +137,12 @@ pub struct RtspServer {
 impl RtspServer {
     /// Starts a server with `args` (e.g. `["--live"]` or `["--file", path]`) on a free port.
     pub fn start(args: &[&str]) -> Self {
-        let mut server = Self { args: args.iter().map(|s| s.to_string()).collect(), child: None, port: 0, url: String::new() };
+        let mut server = Self {
+            args: args.iter().map(|s| s.to_string()).collect(),
+            child: None,
+            port: 0,
+            url: String::new(),
+        };
         server.spawn(0);
         server
     }
@@ -212,7 +217,8 @@ impl Daemon {
         std::thread::spawn(move || {
             for line in std::io::BufReader::new(stdout).lines() {
                 let line = line.unwrap();
-                let value: Value = serde_json::from_str(&line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}"));
+                let value: Value =
+                    serde_json::from_str(&line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}"));
                 if tx.send(value).is_err() {
                     break;
                 }
@@ -259,6 +265,10 @@ impl Daemon {
         self.stderr.lock().unwrap().clone()
     }
 
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// Sends SIGTERM and waits for the exit; returns the exit code and how long it took.
     pub fn terminate(mut self, seen: &mut Vec<Value>) -> (Option<i32>, std::time::Duration) {
         let start = std::time::Instant::now();
@@ -281,4 +291,37 @@ impl Drop for Daemon {
             let _ = self.child.wait();
         }
     }
+}
+
+/// The bar for the default head: share of windows inside one segment with that segment's label.
+pub const MIN_ACCURACY: f64 = 0.90;
+
+/// The `[model]` table of the demo pipeline (the default head), with paths made absolute.
+pub fn demo_model_table() -> String {
+    let text = std::fs::read_to_string(root().join("pipelines/demo.toml")).unwrap();
+    let doc: toml::Table = text.parse().unwrap();
+    let mut model = doc["model"].as_table().unwrap().clone();
+    for key in ["path", "labels"] {
+        let p = root().join("pipelines").join(model[key].as_str().unwrap());
+        model.insert(key.into(), toml::Value::String(p.to_string_lossy().into_owned()));
+    }
+    toml::to_string(&toml::Table::from_iter([("model".to_owned(), toml::Value::Table(model))])).unwrap()
+}
+
+/// Share of `windows` lying wholly inside one segment of `truth` that carry that segment's
+/// label, and how many windows lay inside a segment.
+pub fn accuracy(windows: &[Value], truth: &Value) -> (f64, usize) {
+    let segments = truth["segments"].as_array().unwrap();
+    let (mut inside, mut right) = (0, 0);
+    for e in windows {
+        let (first, last) = (e["first_frame"].as_u64().unwrap(), e["last_frame"].as_u64().unwrap());
+        if let Some(s) = segments
+            .iter()
+            .find(|s| s["start_frame"].as_u64().unwrap() <= first && last < s["end_frame"].as_u64().unwrap())
+        {
+            inside += 1;
+            right += usize::from(e["label"] == s["label"]);
+        }
+    }
+    (right as f64 / inside.max(1) as f64, inside)
 }
