@@ -27,7 +27,7 @@ fn collect_until_covered(daemon: &Daemon, seen: &mut Vec<Value>, stream: &str, f
     })
 }
 
-fn windows_of<'a>(events: &'a [Value], stream: &str) -> Vec<Value> {
+fn windows_of(events: &[Value], stream: &str) -> Vec<Value> {
     let all: Vec<Value> =
         events.iter().filter(|e| e["stream"] == stream && e["type"] == "window").cloned().collect();
     for pair in all.windows(2) {
