@@ -41,6 +41,12 @@ pub struct PipelineConfig {
     /// What each emitted event contains.
     #[serde(default)]
     pub output: OutputConfig,
+    /// Smoothing and action events.
+    #[serde(default)]
+    pub events: EventsConfig,
+    /// Where events go; default: stdout only.
+    #[serde(default = "default_sinks")]
+    pub sinks: Vec<SinkConfig>,
     /// The inputs; at least one.
     pub streams: Vec<StreamConfig>,
     /// The file this configuration was read from.
@@ -239,6 +245,153 @@ impl Default for OutputConfig {
     fn default() -> Self {
         Self { top_k: default_top_k() }
     }
+}
+
+/// Which events are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum EventMode {
+    /// One event per window.
+    Windows,
+    /// `action_start` / `action_end` events.
+    Actions,
+}
+
+/// Scores over time and action detection.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EventsConfig {
+    /// Which events to write: `["windows"]`, `["actions"]` or both.
+    #[serde(default = "default_modes")]
+    pub modes: Vec<EventMode>,
+    /// Moving average over this many windows (1 = none).
+    #[serde(default = "one")]
+    pub average: usize,
+    /// Window events whose best smoothed score is below this are not written.
+    #[serde(default)]
+    pub min_score: f32,
+    /// Labels that are never actions and never reported in window events (e.g. `still`).
+    #[serde(default)]
+    pub ignore: Vec<String>,
+    /// An action starts when its smoothed score stays at or above this...
+    #[serde(default = "default_on_threshold")]
+    pub on_threshold: f32,
+    /// ...for this many windows in a row,
+    #[serde(default = "default_min_windows")]
+    pub min_windows: usize,
+    /// and ends when it falls below this (or the stream ends or goes down).
+    #[serde(default = "default_off_threshold")]
+    pub off_threshold: f32,
+}
+
+fn default_modes() -> Vec<EventMode> {
+    vec![EventMode::Windows]
+}
+fn default_on_threshold() -> f32 {
+    0.6
+}
+fn default_off_threshold() -> f32 {
+    0.4
+}
+fn default_min_windows() -> usize {
+    2
+}
+
+impl Default for EventsConfig {
+    fn default() -> Self {
+        Self {
+            modes: default_modes(),
+            average: 1,
+            min_score: 0.0,
+            ignore: Vec::new(),
+            on_threshold: default_on_threshold(),
+            min_windows: default_min_windows(),
+            off_threshold: default_off_threshold(),
+        }
+    }
+}
+
+/// How often the file sink makes events durable.
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FlushPolicy {
+    /// After every event.
+    Event,
+    /// At most this long after an event (milliseconds), and at the end.
+    Interval,
+}
+
+/// One destination of events.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(tag = "type", rename_all = "lowercase", deny_unknown_fields)]
+pub enum SinkConfig {
+    /// JSON Lines on standard output.
+    Stdout,
+    /// JSON Lines appended to a file.
+    File {
+        path: PathBuf,
+        #[serde(default = "default_flush")]
+        flush: FlushPolicy,
+        /// With `flush = "interval"`: milliseconds.
+        #[serde(default = "default_flush_interval_ms")]
+        flush_interval_ms: u64,
+    },
+    /// An MQTT broker.
+    Mqtt(MqttConfig),
+}
+
+fn default_flush() -> FlushPolicy {
+    FlushPolicy::Event
+}
+fn default_flush_interval_ms() -> u64 {
+    1000
+}
+fn default_sinks() -> Vec<SinkConfig> {
+    vec![SinkConfig::Stdout]
+}
+
+/// MQTT sink settings.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MqttConfig {
+    /// `mqtt://host:port` or `mqtts://host:port` (TLS).
+    pub url: String,
+    #[serde(default = "default_client_id")]
+    pub client_id: String,
+    pub user: Option<String>,
+    pub password: Option<String>,
+    /// Name of an environment variable holding the password.
+    pub password_env: Option<String>,
+    /// CA certificate (PEM) for `mqtts://`; default: the system's roots are not used, so give one.
+    pub ca_file: Option<PathBuf>,
+    /// 0, 1 or 2.
+    #[serde(default = "default_qos")]
+    pub qos: u8,
+    /// Topics are `<prefix>/<stream>/window|action|status`, and `<prefix>/availability`.
+    #[serde(default = "default_topic_prefix")]
+    pub topic_prefix: String,
+    /// Events held while the broker is slow or away; live streams drop the oldest beyond this.
+    #[serde(default = "default_mqtt_buffer")]
+    pub buffer: usize,
+    /// Files wait for the broker (lossless) at most this long per event before dropping.
+    #[serde(default = "default_lossless_wait_s")]
+    pub lossless_wait_s: f64,
+}
+
+fn default_client_id() -> String {
+    "actiond".into()
+}
+fn default_qos() -> u8 {
+    1
+}
+fn default_topic_prefix() -> String {
+    "actiond".into()
+}
+fn default_mqtt_buffer() -> usize {
+    10_000
+}
+fn default_lossless_wait_s() -> f64 {
+    300.0
 }
 
 /// One input.
@@ -448,6 +601,29 @@ impl PipelineConfig {
                 return Err(format!("`{key}`: must be at least 1"));
             }
         }
+        let ev = &self.events;
+        if ev.modes.is_empty() {
+            return Err("`events.modes`: name at least one of \"windows\", \"actions\"".into());
+        }
+        if ev.average == 0 || ev.min_windows == 0 {
+            return Err("`events.average` and `events.min_windows` must be at least 1".into());
+        }
+        if !(0.0..=1.0).contains(&ev.off_threshold) || !(ev.off_threshold..=1.0).contains(&ev.on_threshold) {
+            return Err("`events`: need 0 <= off_threshold <= on_threshold <= 1".into());
+        }
+        for sink in &self.sinks {
+            if let SinkConfig::Mqtt(m) = sink {
+                if m.qos > 2 {
+                    return Err("`sinks.qos`: must be 0, 1 or 2".into());
+                }
+                if !(m.url.starts_with("mqtt://") || m.url.starts_with("mqtts://")) {
+                    return Err(format!(
+                        "`sinks.url`: {} is not mqtt://host:port or mqtts://host:port",
+                        m.url
+                    ));
+                }
+            }
+        }
         if !(self.model.scale.is_finite() && self.model.scale != 0.0) {
             return Err("`model.scale`: must be a finite non-zero number".into());
         }
@@ -472,6 +648,13 @@ impl PipelineConfig {
         resolve(&mut self.model.labels);
         if let Some(lib) = self.inference.onnxruntime.as_mut() {
             resolve(lib);
+        }
+        for sink in &mut self.sinks {
+            match sink {
+                SinkConfig::File { path, .. } => resolve(path),
+                SinkConfig::Mqtt(MqttConfig { ca_file: Some(ca), .. }) => resolve(ca),
+                _ => {}
+            }
         }
         for stream in &mut self.streams {
             if !stream.uri.contains("://") && Path::new(&stream.uri).is_relative() {

@@ -17,7 +17,7 @@ use ort::session::Session;
 use crate::config::StreamConfig;
 use crate::error::Error;
 use crate::infer::{InferencePool, WindowQueues, WindowSender, runtime};
-use crate::output::{OutputSummary, Sink, StageMessage, StatusEvent, run_output};
+use crate::output::{OutputSettings, OutputSummary, Sink, StageMessage, StatusEvent, run_output};
 use crate::plan::Plan;
 use crate::source::supervisor::{ReconnectPolicy, StreamHandler, StreamStatus, Supervisor};
 use crate::source::{Frame, RtspSettings, SourceError, SourceOptions, location_of};
@@ -64,11 +64,14 @@ pub fn run(
     let pool = InferencePool::start(sessions, plan.io.clone(), &queues, output_tx.clone())
         .map_err(|e| Error::Runtime(format!("cannot start inference workers: {e}")))?;
 
-    let labels = plan.labels.clone();
-    let top_k = plan.config.output.top_k;
+    let settings = OutputSettings {
+        labels: plan.labels.clone(),
+        top_k: plan.config.output.top_k,
+        events: plan.config.events.clone(),
+    };
     let output = std::thread::Builder::new()
         .name("output".into())
-        .spawn(move || run_output(output_rx, &labels, top_k, &mut sinks))
+        .spawn(move || run_output(output_rx, &settings, &mut sinks))
         .map_err(|e| Error::Runtime(format!("cannot start the output stage: {e}")))?;
 
     let plan = Arc::new(plan);
@@ -167,6 +170,7 @@ impl StreamHandler for StreamStage {
             StreamStatus::GaveUp { attempts, reason } => {
                 tracing::error!(stream = %self.id, attempts, %reason, "Stream given up.");
             }
+            StreamStatus::Ended { .. } => {}
         }
         self.send_status(&status);
     }
@@ -199,6 +203,16 @@ fn spawn_stream(
             let result = supervisor.run(&stop, &mut stage);
             // Whatever happened, the frames already decoded still make their windows.
             stage.flush_tail();
+            // A live stream that failed was given up, which its supervisor already said.
+            let reason = match &result {
+                Ok(summary) if summary.stopped => Some("stopped".to_owned()),
+                Ok(_) => Some("end of input".to_owned()),
+                Err(_) if live => None,
+                Err(e) => Some(e.reason()),
+            };
+            if let Some(reason) = reason {
+                stage.send_status(&StreamStatus::Ended { reason });
+            }
             let windows = stage.windower.emitted();
             let (frames, error) = match result {
                 Ok(summary) => {

@@ -3,12 +3,13 @@
 //! A GStreamer pipeline per stream decodes video into small RGB frames ([`source`]); a ring
 //! buffer per stream cuts them into overlapping windows ([`window`]); a pool of ONNX Runtime
 //! sessions classifies each window ([`infer`]); the output stage restores window order and
-//! writes events ([`output`]). [`plan`] checks a configuration against its model, and
+//! smooths scores and finds actions ([`events`]), and writes events to the sinks ([`output`]). [`plan`] checks a configuration against its model, and
 //! [`daemon`] wires the stages for a run.
 
 pub mod config;
 pub mod daemon;
 pub mod error;
+pub mod events;
 pub mod infer;
 pub mod model;
 pub mod output;

@@ -13,7 +13,7 @@ use actiond::config::PipelineConfig;
 use actiond::error::{Error, exit_code};
 use actiond::infer::runtime;
 use actiond::model::{ModelInfo, describe_session, read_opsets};
-use actiond::output::{JsonLinesSink, Sink};
+use actiond::output::build_sinks;
 use actiond::plan::Plan;
 use actiond::synthetic::{Codec, Timeline, write_video};
 
@@ -102,7 +102,9 @@ fn run(pipeline: &Path) -> anyhow::Result<u8> {
     for signal in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT] {
         signal_hook::flag::register(signal, stop.clone()).context("installing signal handlers")?;
     }
-    let sinks: Vec<Box<dyn Sink>> = vec![Box::new(JsonLinesSink::stdout())];
+    let live: Vec<String> =
+        plan.config.streams.iter().filter(|s| s.is_live()).map(|s| s.id.clone()).collect();
+    let sinks = build_sinks(&plan.config.sinks, &live).map_err(|e| Error::Runtime(e.to_string()))?;
     let report = actiond::daemon::run(plan, session, stop, sinks)?;
     let failed = report.failed();
     if !failed.is_empty() {

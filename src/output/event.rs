@@ -5,6 +5,7 @@ use std::time::{Instant, SystemTime};
 
 use serde::Serialize;
 
+use crate::events::ActionEvent;
 use crate::source::supervisor::StreamStatus;
 use crate::window::WindowMeta;
 
@@ -20,7 +21,28 @@ pub struct LabelScore {
 #[serde(untagged)]
 pub enum Event {
     Window(WindowEvent),
+    Action(ActionEvent),
     Status(StatusEvent),
+}
+
+impl Event {
+    /// The `type` field.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Event::Window(e) => e.kind,
+            Event::Action(e) => e.kind,
+            Event::Status(e) => e.kind,
+        }
+    }
+
+    /// The stream it is about.
+    pub fn stream(&self) -> &str {
+        match self {
+            Event::Window(e) => &e.stream,
+            Event::Action(e) => &e.stream,
+            Event::Status(e) => &e.stream,
+        }
+    }
 }
 
 /// The classification of one window; one JSON object per line on stdout.
@@ -57,6 +79,9 @@ pub struct WindowEvent {
     pub score: f32,
     /// The best `top_k` labels, best first.
     pub top_k: Vec<LabelScore>,
+    /// Best label and score after averaging over the last `events.average` windows.
+    pub smoothed_label: String,
+    pub smoothed_score: f32,
 }
 
 /// Formats a wall-clock time as RFC 3339 UTC with milliseconds.
@@ -88,7 +113,19 @@ impl WindowEvent {
             dropped_windows: None,
             label: top[0].label.clone(),
             score: top[0].score,
+            smoothed_label: top[0].label.clone(),
+            smoothed_score: top[0].score,
             top_k: top.into_iter().take(top_k).collect(),
+        }
+    }
+
+    /// Sets the smoothed label from smoothed probabilities.
+    pub fn set_smoothed(&mut self, smoothed: &[f32], labels: &[String]) {
+        if let Some((i, s)) =
+            smoothed.iter().enumerate().max_by(|a, b| a.1.total_cmp(b.1).then(b.0.cmp(&a.0)))
+        {
+            self.smoothed_label = labels[i].clone();
+            self.smoothed_score = *s;
         }
     }
 
@@ -103,7 +140,7 @@ impl WindowEvent {
 /// A change in a stream's state, in the same envelope as window events.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct StatusEvent {
-    /// `stream_up`, `stream_down`, `reconnecting` or `stream_failed`.
+    /// `stream_up`, `stream_down`, `reconnecting`, `stream_failed` or `stream_end`.
     #[serde(rename = "type")]
     pub kind: &'static str,
     pub stream: String,
@@ -145,6 +182,10 @@ impl StatusEvent {
             StreamStatus::GaveUp { attempts, reason } => {
                 event.kind = "stream_failed";
                 event.reason = Some(format!("gave up after {attempts} attempts: {reason}"));
+            }
+            StreamStatus::Ended { reason } => {
+                event.kind = "stream_end";
+                event.reason = Some(reason.clone());
             }
         }
         event

@@ -2,19 +2,23 @@
 //! events and writes them to the sinks.
 
 mod event;
+mod file;
 mod reorder;
 mod stdout;
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use crossbeam_channel::Receiver;
 
 pub use event::{Event, LabelScore, StatusEvent, WindowEvent, utc};
+pub use file::FileSink;
 pub use reorder::{Released, Reorderer};
 pub use stdout::JsonLinesSink;
 
+use crate::config::{EventMode, EventsConfig, FlushPolicy, SinkConfig};
+use crate::events::{ActionDetector, ActionRules, Smoother, WindowTimes};
 use crate::infer::Prediction;
 use crate::window::WindowMeta;
 
@@ -23,6 +27,38 @@ use crate::window::WindowMeta;
 pub enum OutputError {
     #[error("writing to {sink} failed: {source}")]
     Write { sink: &'static str, source: std::io::Error },
+    #[error("cannot open event file {path}: {source}")]
+    Open { path: std::path::PathBuf, source: std::io::Error },
+    #[error("writing event file {path} failed: {source}")]
+    File { path: std::path::PathBuf, source: std::io::Error },
+    #[error("MQTT {url}: {reason}")]
+    Mqtt { url: String, reason: String },
+    #[error("the event channel's receiver is gone")]
+    ChannelClosed,
+}
+
+/// Builds the configured sinks.
+pub fn build_sinks(
+    configs: &[SinkConfig],
+    live_streams: &[String],
+) -> Result<Vec<Box<dyn Sink>>, OutputError> {
+    let _ = live_streams;
+    configs
+        .iter()
+        .map(|config| -> Result<Box<dyn Sink>, OutputError> {
+            Ok(match config {
+                SinkConfig::Stdout => Box::new(JsonLinesSink::stdout()),
+                SinkConfig::File { path, flush, flush_interval_ms } => {
+                    let interval =
+                        (*flush == FlushPolicy::Interval).then(|| Duration::from_millis(*flush_interval_ms));
+                    Box::new(FileSink::open(path, interval)?)
+                }
+                SinkConfig::Mqtt(m) => {
+                    return Err(OutputError::Mqtt { url: m.url.clone(), reason: "not built yet".into() });
+                }
+            })
+        })
+        .collect()
 }
 
 /// A destination for events.
@@ -53,41 +89,113 @@ pub struct OutputSummary {
     pub sink_errors: u64,
 }
 
+/// What the output stage needs besides the messages.
+#[derive(Debug, Clone)]
+pub struct OutputSettings {
+    pub labels: Vec<String>,
+    pub top_k: usize,
+    pub events: EventsConfig,
+}
+
+/// Smoothing and action state of one stream.
+struct StreamEvents {
+    smoother: Smoother,
+    detector: ActionDetector,
+}
+
 /// Turns released items into events and writes them to every sink.
 struct Writer<'a> {
-    labels: &'a [String],
-    top_k: usize,
+    settings: &'a OutputSettings,
+    ignored: Vec<bool>,
+    streams: HashMap<String, StreamEvents>,
     sinks: &'a mut [Box<dyn Sink>],
     summary: OutputSummary,
 }
 
-impl Writer<'_> {
+impl<'a> Writer<'a> {
+    fn new(settings: &'a OutputSettings, sinks: &'a mut [Box<dyn Sink>]) -> Self {
+        let ignored = settings.labels.iter().map(|l| settings.events.ignore.contains(l)).collect();
+        Self { settings, ignored, streams: HashMap::new(), sinks, summary: OutputSummary::default() }
+    }
+
+    fn stream(&mut self, id: &str) -> &mut StreamEvents {
+        let ev = &self.settings.events;
+        let rules = ActionRules {
+            on_threshold: ev.on_threshold,
+            off_threshold: ev.off_threshold,
+            min_windows: ev.min_windows,
+            ignored: self.ignored.clone(),
+        };
+        let labels = &self.settings.labels;
+        self.streams.entry(id.to_owned()).or_insert_with(|| StreamEvents {
+            smoother: Smoother::new(ev.average),
+            detector: ActionDetector::new(id, labels, rules),
+        })
+    }
+
+    fn wants(&self, mode: EventMode) -> bool {
+        self.settings.events.modes.contains(&mode)
+    }
+
     fn deliver(&mut self, item: Released) {
-        let event = match item {
+        match item {
             Released::Prediction(Prediction { meta, outcome: Ok(probabilities) }) => {
-                let mut event = WindowEvent::new(&meta, &probabilities, self.labels, self.top_k);
-                if meta.clock.is_some() {
-                    event.dropped_windows =
-                        Some(self.summary.dropped_windows.get(&*meta.stream).copied().unwrap_or(0));
-                }
-                event.stamp_latency(&meta, Instant::now());
-                self.summary.windows += 1;
-                Event::Window(event)
+                self.window(&meta, &probabilities);
             }
             Released::Prediction(Prediction { meta, outcome: Err(e) }) => {
                 self.summary.failed_windows += 1;
                 tracing::error!(stream = %meta.stream, window = meta.index, error = %e, "Window not classified.");
-                return;
             }
             Released::Dropped(meta) => {
                 *self.summary.dropped_windows.entry(meta.stream.to_string()).or_default() += 1;
-                return;
             }
             Released::Status(status) => {
+                if matches!(status.kind, "stream_down" | "stream_end" | "stream_failed") {
+                    let reason = status.kind;
+                    let state = self.stream(&status.stream);
+                    state.smoother.reset();
+                    let ended = state.detector.close_all(reason);
+                    if self.wants(EventMode::Actions) {
+                        ended.into_iter().for_each(|a| self.write(Event::Action(a)));
+                    }
+                }
                 self.summary.status_events += 1;
-                Event::Status(status)
+                self.write(Event::Status(status));
             }
+        }
+    }
+
+    fn window(&mut self, meta: &WindowMeta, probabilities: &[f32]) {
+        let settings = self.settings;
+        let mut event = WindowEvent::new(meta, probabilities, &settings.labels, settings.top_k);
+        if meta.clock.is_some() {
+            event.dropped_windows =
+                Some(self.summary.dropped_windows.get(&*meta.stream).copied().unwrap_or(0));
+        }
+        self.summary.windows += 1;
+        let times = WindowTimes {
+            window: meta.index,
+            start_s: event.start_s,
+            end_s: event.end_s,
+            start_utc: event.start_utc.clone(),
+            end_utc: event.end_utc.clone(),
         };
+        let state = self.stream(&meta.stream);
+        let smoothed = state.smoother.push(probabilities);
+        let actions = state.detector.on_window(&times, &smoothed);
+        event.set_smoothed(&smoothed, &settings.labels);
+        let reported = !settings.events.ignore.contains(&event.smoothed_label)
+            && event.smoothed_score >= settings.events.min_score;
+        if self.wants(EventMode::Windows) && reported {
+            event.stamp_latency(meta, Instant::now());
+            self.write(Event::Window(event));
+        }
+        if self.wants(EventMode::Actions) {
+            actions.into_iter().for_each(|a| self.write(Event::Action(a)));
+        }
+    }
+
+    fn write(&mut self, event: Event) {
         for sink in self.sinks.iter_mut() {
             if let Err(e) = sink.write(&event) {
                 self.summary.sink_errors += 1;
@@ -100,11 +208,10 @@ impl Writer<'_> {
 /// Drains `messages` until every producer is gone, writing events in window order per stream.
 pub fn run_output(
     messages: Receiver<StageMessage>,
-    labels: &[String],
-    top_k: usize,
+    settings: &OutputSettings,
     sinks: &mut [Box<dyn Sink>],
 ) -> OutputSummary {
-    let mut writer = Writer { labels, top_k, sinks, summary: OutputSummary::default() };
+    let mut writer = Writer::new(settings, sinks);
     let mut reorder = Reorderer::default();
     for message in messages.iter() {
         let ready = match message {

@@ -51,6 +51,8 @@ pub enum StreamStatus {
     Reconnecting { attempt: u32, delay: Duration, reason: String },
     /// `max_attempts` failed in a row; the stream is not retried any more.
     GaveUp { attempts: u32, reason: String },
+    /// The input ended (a file at its end) or was stopped; nothing more will come.
+    Ended { reason: String },
 }
 
 /// Receives what a supervised stream produces.
