@@ -4,7 +4,8 @@
 //! buffer per stream cuts them into overlapping windows ([`window`]); a pool of ONNX Runtime
 //! sessions classifies each window ([`infer`]); the output stage restores window order and
 //! smooths scores and finds actions ([`events`]), and writes events to the sinks ([`output`]). [`plan`] checks a configuration against its model, and
-//! [`daemon`] wires the stages for a run.
+//! [`daemon`] wires the stages for a run. [`Pipeline`] is the entry point for library users:
+//! build, start, receive [`Event`]s on a channel, stop.
 
 pub mod config;
 pub mod daemon;
@@ -13,9 +14,12 @@ pub mod events;
 pub mod infer;
 pub mod model;
 pub mod output;
+pub mod pipeline;
 pub mod plan;
 pub mod source;
 pub mod synthetic;
 pub mod window;
 
 pub use error::Error;
+pub use output::Event;
+pub use pipeline::{Pipeline, RunningPipeline};

@@ -2,13 +2,12 @@
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::sync::Arc;
-use std::sync::atomic::AtomicBool;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use rand::SeedableRng;
 
+use actiond::Pipeline;
 use actiond::config::PipelineConfig;
 use actiond::error::{Error, exit_code};
 use actiond::infer::runtime;
@@ -95,17 +94,15 @@ fn main() -> ExitCode {
 }
 
 fn run(pipeline: &Path) -> anyhow::Result<u8> {
-    let config = PipelineConfig::load(pipeline).map_err(Error::from)?;
-    actiond::source::init().map_err(Error::from)?;
-    let (plan, session) = Plan::prepare(config)?;
-    let stop = Arc::new(AtomicBool::new(false));
+    let pipeline = Pipeline::from_file(pipeline)?;
+    let config = &pipeline.plan().config;
+    let live: Vec<String> = config.streams.iter().filter(|s| s.is_live()).map(|s| s.id.clone()).collect();
+    let sinks = build_sinks(&config.sinks, &live).map_err(|e| Error::Runtime(e.to_string()))?;
+    let running = pipeline.start(sinks)?;
     for signal in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT] {
-        signal_hook::flag::register(signal, stop.clone()).context("installing signal handlers")?;
+        signal_hook::flag::register(signal, running.stop_flag()).context("installing signal handlers")?;
     }
-    let live: Vec<String> =
-        plan.config.streams.iter().filter(|s| s.is_live()).map(|s| s.id.clone()).collect();
-    let sinks = build_sinks(&plan.config.sinks, &live).map_err(|e| Error::Runtime(e.to_string()))?;
-    let report = actiond::daemon::run(plan, session, stop, sinks)?;
+    let report = running.wait()?;
     let failed = report.failed();
     if !failed.is_empty() {
         eprintln!(

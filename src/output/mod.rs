@@ -1,6 +1,7 @@
 //! The output stage: puts each stream's predictions back in window order, turns them into
 //! events and writes them to the sinks.
 
+mod channel;
 mod event;
 mod file;
 mod reorder;
@@ -12,6 +13,7 @@ use std::time::{Duration, Instant};
 
 use crossbeam_channel::Receiver;
 
+pub use channel::ChannelSink;
 pub use event::{Event, LabelScore, StatusEvent, WindowEvent, utc};
 pub use file::FileSink;
 pub use reorder::{Released, Reorderer};

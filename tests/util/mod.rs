@@ -44,12 +44,23 @@ pub fn stdout(out: &Output) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
-/// Parses stdout as JSON Lines; every line must be a JSON object.
+/// Parses stdout as JSON Lines; every line must be an event valid against the published schema.
 pub fn events(out: &Output) -> Vec<Value> {
-    stdout(out)
-        .lines()
-        .map(|l| serde_json::from_str::<Value>(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
-        .collect()
+    stdout(out).lines().map(parse_event).collect()
+}
+
+/// Parses one event and validates it against `schema/events.schema.json`.
+pub fn parse_event(line: &str) -> Value {
+    static SCHEMA: std::sync::OnceLock<jsonschema::Validator> = std::sync::OnceLock::new();
+    let validator = SCHEMA.get_or_init(|| {
+        let text = std::fs::read_to_string(root().join("schema/events.schema.json")).unwrap();
+        jsonschema::validator_for(&serde_json::from_str(&text).unwrap()).expect("the schema compiles")
+    });
+    let value: Value = serde_json::from_str(line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}"));
+    let errors: Vec<String> =
+        validator.iter_errors(&value).map(|e| format!("{e} at {}", e.instance_path())).collect();
+    assert!(errors.is_empty(), "event does not match the schema: {errors:?}\n{line}");
+    value
 }
 
 /// The window events of stdout, checking that each stream's windows come in order.
