@@ -136,7 +136,7 @@ fn library_pipeline_can_be_stopped_and_delivers_every_window_it_cut() {
     let report = running.wait().unwrap();
     assert_eq!(report.output.windows, windows, "every classified window was delivered");
     assert_eq!(report.streams[0].windows, windows, "every window cut was classified");
-    assert!(windows >= 20 && windows < 100, "stopped early: {windows}");
+    assert!((20..100).contains(&windows), "stopped early: {windows}");
     assert_eq!(kinds.first(), Some(&"stream_up"));
     assert_eq!(kinds.last(), Some(&"stream_end"));
 }
