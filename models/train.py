@@ -256,6 +256,7 @@ def main():
     ap.add_argument("--out", default=str(HERE))
     ap.add_argument("--tag", default="", help="suffix for a trial run (no ONNX export into --out)")
     ap.add_argument("--no-export", action="store_true")
+    ap.add_argument("--init-weights", default="", help="continue from these Keras weights (.h5); Adam state starts fresh")
     ap.add_argument("--deadline", default="", help="UTC HH:MM today: no epoch may start that would end later")
     args = ap.parse_args()
 
@@ -276,6 +277,9 @@ def main():
     model.compile(optimizer=keras.optimizers.Adam(args.lr),
                   loss="sparse_categorical_crossentropy", metrics=["accuracy"])
     model.summary(print_fn=lambda s: print(s, flush=True))
+    if args.init_weights:
+        model.load_weights(args.init_weights)
+        print(f"continuing from {args.init_weights}", flush=True)
 
     train = Clips(xtr, ytr, args.batch, shuffle=True, seed=args.seed)
     val = Clips(xva, yva, 64, shuffle=False)
@@ -312,6 +316,7 @@ def main():
         "history": [{k: h[k] for k in ("epoch", "train_seconds", "loss", "train_accuracy", "val_accuracy")}
                     for h in log.history],
         "seeds": {"tf": args.seed, "train": args.train_seed, "val": args.val_seed},
+        "init_weights": args.init_weights or None,
         "tensorflow": tf.__version__,
     }
     assert abs(result["val_accuracy"] - last["val_accuracy"]) < 1e-9

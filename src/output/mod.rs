@@ -4,6 +4,7 @@
 mod channel;
 mod event;
 mod file;
+mod mqtt;
 mod reorder;
 mod stdout;
 
@@ -16,6 +17,7 @@ use crossbeam_channel::Receiver;
 pub use channel::ChannelSink;
 pub use event::{Event, LabelScore, StatusEvent, WindowEvent, utc};
 pub use file::FileSink;
+pub use mqtt::MqttSink;
 pub use reorder::{Released, Reorderer};
 pub use stdout::JsonLinesSink;
 
@@ -55,9 +57,7 @@ pub fn build_sinks(
                         (*flush == FlushPolicy::Interval).then(|| Duration::from_millis(*flush_interval_ms));
                     Box::new(FileSink::open(path, interval)?)
                 }
-                SinkConfig::Mqtt(m) => {
-                    return Err(OutputError::Mqtt { url: m.url.clone(), reason: "not built yet".into() });
-                }
+                SinkConfig::Mqtt(m) => Box::new(MqttSink::start(m, live_streams)?),
             })
         })
         .collect()
