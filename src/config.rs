@@ -47,6 +47,9 @@ pub struct PipelineConfig {
     /// Where events go; default: stdout only.
     #[serde(default = "default_sinks")]
     pub sinks: Vec<SinkConfig>,
+    /// Behaviour as a long-running service.
+    #[serde(default)]
+    pub service: ServiceConfig,
     /// The inputs; at least one.
     pub streams: Vec<StreamConfig>,
     /// The file this configuration was read from.
@@ -244,6 +247,26 @@ fn default_top_k() -> usize {
 impl Default for OutputConfig {
     fn default() -> Self {
         Self { top_k: default_top_k() }
+    }
+}
+
+/// Service behaviour.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServiceConfig {
+    /// After SIGTERM/SIGINT, seconds allowed to finish the windows already cut and flush the
+    /// sinks; past that actiond exits non-zero naming what was stuck.
+    #[serde(default = "default_shutdown_timeout_s")]
+    pub shutdown_timeout_s: f64,
+}
+
+fn default_shutdown_timeout_s() -> f64 {
+    10.0
+}
+
+impl Default for ServiceConfig {
+    fn default() -> Self {
+        Self { shutdown_timeout_s: default_shutdown_timeout_s() }
     }
 }
 
@@ -600,6 +623,9 @@ impl PipelineConfig {
             if value == 0 {
                 return Err(format!("`{key}`: must be at least 1"));
             }
+        }
+        if !(self.service.shutdown_timeout_s.is_finite() && self.service.shutdown_timeout_s > 0.0) {
+            return Err("`service.shutdown_timeout_s`: must be a positive number of seconds".into());
         }
         let ev = &self.events;
         if ev.modes.is_empty() {

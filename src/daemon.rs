@@ -19,6 +19,7 @@ use crate::error::Error;
 use crate::infer::{InferencePool, WindowQueues, WindowSender, runtime};
 use crate::output::{OutputSettings, OutputSummary, Sink, StageMessage, StatusEvent, run_output};
 use crate::plan::Plan;
+use crate::progress::{Progress, StreamState};
 use crate::source::supervisor::{ReconnectPolicy, StreamHandler, StreamStatus, Supervisor};
 use crate::source::{Frame, RtspSettings, SourceError, SourceOptions, location_of};
 use crate::window::Windower;
@@ -51,6 +52,7 @@ pub fn run(
     plan: Plan,
     first_session: Session,
     stop: Arc<AtomicBool>,
+    progress: Arc<Progress>,
     mut sinks: Vec<Box<dyn Sink>>,
 ) -> Result<RunReport, Error> {
     let inference = &plan.config.inference;
@@ -69,9 +71,10 @@ pub fn run(
         top_k: plan.config.output.top_k,
         events: plan.config.events.clone(),
     };
+    let output_progress = progress.clone();
     let output = std::thread::Builder::new()
         .name("output".into())
-        .spawn(move || run_output(output_rx, &settings, &mut sinks))
+        .spawn(move || run_output(output_rx, &settings, &output_progress, &mut sinks))
         .map_err(|e| Error::Runtime(format!("cannot start the output stage: {e}")))?;
 
     let plan = Arc::new(plan);
@@ -81,9 +84,11 @@ pub fn run(
         .iter()
         .map(|s| {
             let sender = queues.sender(s.is_live(), output_tx.clone());
-            spawn_stream(plan.clone(), s.clone(), sender, output_tx.clone(), stop.clone())
+            progress.set_state(&s.id, StreamState::Starting);
+            spawn_stream(plan.clone(), s.clone(), sender, output_tx.clone(), stop.clone(), progress.clone())
         })
         .collect::<Result<_, _>>()?;
+    progress.mark_started();
     drop(queues);
     drop(output_tx);
 
@@ -132,6 +137,7 @@ struct StreamStage {
     windower: Windower,
     windows: WindowSender,
     output: Sender<StageMessage>,
+    progress: Arc<Progress>,
 }
 
 impl StreamStage {
@@ -145,15 +151,21 @@ impl StreamStage {
 
     fn flush_tail(&mut self) {
         if let Some(window) = self.windower.finish() {
-            self.windows.send(window);
+            self.send_window(window);
         }
+    }
+
+    fn send_window(&self, window: crate::window::Window) {
+        self.progress.window_cut();
+        self.windows.send(window);
     }
 }
 
 impl StreamHandler for StreamStage {
     fn frame(&mut self, frame: Frame) {
+        self.progress.frame();
         if let Some(window) = self.windower.push(&frame) {
-            self.windows.send(window);
+            self.send_window(window);
         }
     }
 
@@ -163,6 +175,13 @@ impl StreamHandler for StreamStage {
             self.flush_tail();
             self.windower.reset();
         }
+        let state = match &status {
+            StreamStatus::Up => StreamState::Up,
+            StreamStatus::Down { .. } | StreamStatus::Reconnecting { .. } => StreamState::Down,
+            StreamStatus::GaveUp { .. } => StreamState::Failed,
+            StreamStatus::Ended { .. } => StreamState::Ended,
+        };
+        self.progress.set_state(&self.id, state);
         match &status {
             StreamStatus::Up => tracing::info!(stream = %self.id, "Stream up."),
             StreamStatus::Down { reason } => tracing::warn!(stream = %self.id, %reason, "Stream down."),
@@ -184,6 +203,7 @@ fn spawn_stream(
     windows: WindowSender,
     output: Sender<StageMessage>,
     stop: Arc<AtomicBool>,
+    progress: Arc<Progress>,
 ) -> Result<StreamThread, Error> {
     let thread_id = stream.id.clone();
     let handle = std::thread::Builder::new()
@@ -193,7 +213,7 @@ fn spawn_stream(
             let id: Arc<str> = stream.id.as_str().into();
             let windower =
                 Windower::new(id.clone(), plan.geometry, plan.model.layout, plan.preprocessor.clone(), live);
-            let mut stage = StreamStage { id: id.clone(), windower, windows, output };
+            let mut stage = StreamStage { id: id.clone(), windower, windows, output, progress };
             let supervisor = Supervisor {
                 location: location_of(&stream.uri),
                 options: source_options(&plan, &stream),
@@ -222,6 +242,7 @@ fn spawn_stream(
                 }
                 Err(e) => {
                     tracing::error!(stream = %id, error = %e, "Stream failed.");
+                    stage.progress.set_state(&id, StreamState::Failed);
                     (0, Some(e))
                 }
             };

@@ -16,6 +16,8 @@ pub mod model;
 pub mod output;
 pub mod pipeline;
 pub mod plan;
+pub mod progress;
+pub mod service;
 pub mod source;
 pub mod synthetic;
 pub mod window;

@@ -2,6 +2,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::time::Duration;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
@@ -14,6 +15,7 @@ use actiond::infer::runtime;
 use actiond::model::{ModelInfo, describe_session, read_opsets};
 use actiond::output::build_sinks;
 use actiond::plan::Plan;
+use actiond::service::{self, Outcome};
 use actiond::synthetic::{Codec, Timeline, write_video};
 
 #[derive(Parser)]
@@ -70,6 +72,7 @@ enum Command {
 fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
         )
@@ -98,11 +101,21 @@ fn run(pipeline: &Path) -> anyhow::Result<u8> {
     let config = &pipeline.plan().config;
     let live: Vec<String> = config.streams.iter().filter(|s| s.is_live()).map(|s| s.id.clone()).collect();
     let sinks = build_sinks(&config.sinks, &live).map_err(|e| Error::Runtime(e.to_string()))?;
+    let shutdown_timeout = Duration::from_secs_f64(config.service.shutdown_timeout_s);
     let running = pipeline.start(sinks)?;
     for signal in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT] {
         signal_hook::flag::register(signal, running.stop_flag()).context("installing signal handlers")?;
     }
-    let report = running.wait()?;
+    let report = match service::supervise(running, shutdown_timeout) {
+        Outcome::Finished(report) => report?,
+        Outcome::Stuck(what) => {
+            return Err(Error::Runtime(format!(
+                "shutdown did not finish within {:.1} s: {what}",
+                shutdown_timeout.as_secs_f64()
+            ))
+            .into());
+        }
+    };
     let failed = report.failed();
     if !failed.is_empty() {
         eprintln!(

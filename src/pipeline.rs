@@ -24,6 +24,7 @@ use crate::daemon::{self, RunReport};
 use crate::error::Error;
 use crate::output::{ChannelSink, Event, Sink};
 use crate::plan::Plan;
+use crate::progress::Progress;
 
 /// A checked pipeline, its model loaded, ready to start.
 pub struct Pipeline {
@@ -52,12 +53,13 @@ impl Pipeline {
     /// Starts every stream, writing events to `sinks`.
     pub fn start(self, sinks: Vec<Box<dyn Sink>>) -> Result<RunningPipeline, Error> {
         let stop = Arc::new(AtomicBool::new(false));
-        let flag = stop.clone();
+        let progress = Arc::new(Progress::default());
+        let (flag, counters) = (stop.clone(), progress.clone());
         let handle = std::thread::Builder::new()
             .name("pipeline".into())
-            .spawn(move || daemon::run(self.plan, self.session, flag, sinks))
+            .spawn(move || daemon::run(self.plan, self.session, flag, counters, sinks))
             .map_err(|e| Error::Runtime(format!("cannot start the pipeline: {e}")))?;
-        Ok(RunningPipeline { stop, handle })
+        Ok(RunningPipeline { stop, progress, handle })
     }
 
     /// Starts every stream and returns a channel that receives every event, in order per
@@ -74,6 +76,7 @@ impl Pipeline {
 /// A started pipeline.
 pub struct RunningPipeline {
     stop: Arc<AtomicBool>,
+    progress: Arc<Progress>,
     handle: JoinHandle<Result<RunReport, Error>>,
 }
 
@@ -86,6 +89,16 @@ impl RunningPipeline {
     /// The flag `stop` sets, for signal handlers.
     pub fn stop_flag(&self) -> Arc<AtomicBool> {
         self.stop.clone()
+    }
+
+    /// Live counters of the run.
+    pub fn progress(&self) -> &Arc<Progress> {
+        &self.progress
+    }
+
+    /// Whether stop was asked for.
+    pub fn is_stopping(&self) -> bool {
+        self.stop.load(Ordering::Relaxed)
     }
 
     /// Whether every stream has ended and every event was delivered.

@@ -24,6 +24,7 @@ pub use stdout::JsonLinesSink;
 use crate::config::{EventMode, EventsConfig, FlushPolicy, SinkConfig};
 use crate::events::{ActionDetector, ActionRules, Smoother, WindowTimes};
 use crate::infer::Prediction;
+use crate::progress::Progress;
 use crate::window::WindowMeta;
 
 /// Why a sink could not take an event.
@@ -211,6 +212,7 @@ impl<'a> Writer<'a> {
 pub fn run_output(
     messages: Receiver<StageMessage>,
     settings: &OutputSettings,
+    progress: &Progress,
     sinks: &mut [Box<dyn Sink>],
 ) -> OutputSummary {
     let mut writer = Writer::new(settings, sinks);
@@ -223,7 +225,13 @@ pub fn run_output(
                 reorder.push_status(&stream, after_windows, event)
             }
         };
-        ready.into_iter().for_each(|item| writer.deliver(item));
+        for item in ready {
+            let is_window = matches!(item, Released::Prediction(_) | Released::Dropped(_));
+            writer.deliver(item);
+            if is_window {
+                progress.window_done();
+            }
+        }
     }
     reorder.drain().into_iter().for_each(|item| writer.deliver(item));
     for sink in writer.sinks.iter_mut() {

@@ -1,0 +1,110 @@
+//! Counters the stages update as work flows, read by the service watchdog, the status line and
+//! shutdown diagnostics. Lock-free counters on the hot path; the per-stream state map changes
+//! only when a stream changes state.
+
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+
+/// What a stream is doing now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StreamState {
+    Starting,
+    Up,
+    Down,
+    Ended,
+    Failed,
+}
+
+impl StreamState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StreamState::Starting => "starting",
+            StreamState::Up => "up",
+            StreamState::Down => "down",
+            StreamState::Ended => "ended",
+            StreamState::Failed => "failed",
+        }
+    }
+}
+
+/// Shared progress of one running pipeline.
+#[derive(Debug, Default)]
+pub struct Progress {
+    frames: AtomicU64,
+    windows_cut: AtomicU64,
+    windows_done: AtomicU64,
+    started: AtomicBool,
+    streams: Mutex<BTreeMap<String, StreamState>>,
+}
+
+/// A consistent-enough reading of the counters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Snapshot {
+    pub frames: u64,
+    /// Windows handed to inference.
+    pub windows_cut: u64,
+    /// Windows classified, failed or dropped, and handed to the sinks.
+    pub windows_done: u64,
+}
+
+impl Snapshot {
+    /// True when work was waiting at `earlier` and none of it got done since: a stage is stuck.
+    pub fn stalled_since(&self, earlier: &Snapshot) -> bool {
+        earlier.windows_cut > earlier.windows_done && self.windows_done == earlier.windows_done
+    }
+}
+
+impl Progress {
+    pub fn frame(&self) {
+        self.frames.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn window_cut(&self) {
+        self.windows_cut.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn window_done(&self) {
+        self.windows_done.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Every stream has been handed to its supervisor.
+    pub fn mark_started(&self) {
+        self.started.store(true, Ordering::Release);
+    }
+
+    pub fn is_started(&self) -> bool {
+        self.started.load(Ordering::Acquire)
+    }
+
+    pub fn set_state(&self, stream: &str, state: StreamState) {
+        self.streams.lock().expect("not poisoned").insert(stream.to_owned(), state);
+    }
+
+    pub fn states(&self) -> BTreeMap<String, StreamState> {
+        self.streams.lock().expect("not poisoned").clone()
+    }
+
+    pub fn snapshot(&self) -> Snapshot {
+        Snapshot {
+            frames: self.frames.load(Ordering::Relaxed),
+            windows_cut: self.windows_cut.load(Ordering::Relaxed),
+            windows_done: self.windows_done.load(Ordering::Relaxed),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stalled_only_when_waiting_work_does_not_move() {
+        let idle = Snapshot { frames: 10, windows_cut: 5, windows_done: 5 };
+        assert!(!idle.stalled_since(&idle), "nothing waiting is not a stall (e.g. a camera is down)");
+        let waiting = Snapshot { frames: 10, windows_cut: 8, windows_done: 5 };
+        assert!(waiting.stalled_since(&waiting));
+        let moving = Snapshot { windows_done: 6, ..waiting };
+        assert!(!moving.stalled_since(&waiting));
+    }
+}
