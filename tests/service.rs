@@ -207,3 +207,53 @@ fn units_are_hardened_and_verify_clean() {
         assert!(out.status.success() && ours.is_empty(), "{unit}: {messages}");
     }
 }
+
+#[test]
+fn installed_daemon_finds_its_library_and_models_without_environment() {
+    let dir = tempdir();
+    let dest = dir.path();
+    let out = Command::new("bash")
+        .arg(root().join("scripts/install.sh"))
+        .env("DESTDIR", dest)
+        .env("PREFIX", "/usr/local")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let bin = dest.join("usr/local/bin/actiond");
+    // The installed config names models under PREFIX; staged under DESTDIR, point it there.
+    let config = std::fs::read_to_string(dest.join("etc/actiond/pipeline.toml")).unwrap();
+    assert!(config.contains("/usr/local/share/actiond/models/"), "{config}");
+    let staged = dest.join("pipeline.toml");
+    std::fs::write(&staged, config.replace("/usr/local/", &format!("{}/usr/local/", dest.display())))
+        .unwrap();
+    for args in [
+        vec!["validate", staged.to_str().unwrap()],
+        vec![
+            "inspect-model",
+            dest.join("usr/local/share/actiond/models/flatten_lstm.onnx").to_str().unwrap(),
+        ],
+    ] {
+        let out = Command::new(&bin)
+            .args(&args)
+            .env_remove("ORT_DYLIB_PATH")
+            .env("RUST_LOG", "actiond=debug")
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{args:?}: {err}");
+        // The library next to the binary, not the build tree's.
+        let installed = format!("{}/usr/local/bin/../lib/actiond/libonnxruntime.so.1.31.1", dest.display());
+        assert!(err.contains(&installed), "{err}");
+    }
+    let unit = std::fs::read_to_string(dest.join("etc/systemd/system/actiond.service")).unwrap();
+    assert!(unit.contains("ExecStart=/usr/local/bin/actiond run /etc/actiond/pipeline.toml"), "{unit}");
+    let out = Command::new("bash")
+        .arg(root().join("scripts/install.sh"))
+        .arg("uninstall")
+        .env("DESTDIR", dest)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert!(!bin.exists() && !dest.join("usr/local/lib/actiond").exists());
+    assert!(dest.join("etc/actiond/pipeline.toml").exists(), "the configuration is kept");
+}
