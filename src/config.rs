@@ -258,6 +258,8 @@ pub struct ServiceConfig {
     /// sinks; past that actiond exits non-zero naming what was stuck.
     #[serde(default = "default_shutdown_timeout_s")]
     pub shutdown_timeout_s: f64,
+    /// Serve `/healthz` and `/metrics` on this address (e.g. `127.0.0.1:9464`); off if unset.
+    pub http_listen: Option<String>,
 }
 
 fn default_shutdown_timeout_s() -> f64 {
@@ -266,7 +268,7 @@ fn default_shutdown_timeout_s() -> f64 {
 
 impl Default for ServiceConfig {
     fn default() -> Self {
-        Self { shutdown_timeout_s: default_shutdown_timeout_s() }
+        Self { shutdown_timeout_s: default_shutdown_timeout_s(), http_listen: None }
     }
 }
 

@@ -17,12 +17,14 @@ use ort::session::Session;
 use crate::config::StreamConfig;
 use crate::error::Error;
 use crate::infer::{InferencePool, WindowQueues, WindowSender, runtime};
+use crate::metrics::Metrics;
 use crate::output::{OutputSettings, OutputSummary, Sink, StageMessage, StatusEvent, run_output};
 use crate::plan::Plan;
 use crate::progress::{Progress, StreamState};
 use crate::source::supervisor::{ReconnectPolicy, StreamHandler, StreamStatus, Supervisor};
 use crate::source::{Frame, RtspSettings, SourceError, SourceOptions, location_of};
 use crate::window::Windower;
+use prometheus_client::metrics::counter::Counter;
 
 /// How one stream's run ended.
 #[derive(Debug)]
@@ -63,7 +65,7 @@ pub fn run(
     }
     let queues = WindowQueues::new(inference.queue, inference.live_queue);
     let (output_tx, output_rx) = bounded(inference.queue * 4 + 64);
-    let pool = InferencePool::start(sessions, plan.io.clone(), &queues, output_tx.clone())
+    let pool = InferencePool::start(sessions, plan.io.clone(), &queues, output_tx.clone(), progress.clone())
         .map_err(|e| Error::Runtime(format!("cannot start inference workers: {e}")))?;
 
     let settings = OutputSettings {
@@ -138,6 +140,7 @@ struct StreamStage {
     windows: WindowSender,
     output: Sender<StageMessage>,
     progress: Arc<Progress>,
+    frames_decoded: Counter,
 }
 
 impl StreamStage {
@@ -164,6 +167,7 @@ impl StreamStage {
 impl StreamHandler for StreamStage {
     fn frame(&mut self, frame: Frame) {
         self.progress.frame();
+        self.frames_decoded.inc();
         if let Some(window) = self.windower.push(&frame) {
             self.send_window(window);
         }
@@ -182,6 +186,12 @@ impl StreamHandler for StreamStage {
             StreamStatus::Ended { .. } => StreamState::Ended,
         };
         self.progress.set_state(&self.id, state);
+        let metrics = &self.progress.metrics;
+        let label = Metrics::stream(&self.id);
+        metrics.stream_up.get_or_create(&label).set(i64::from(state == StreamState::Up));
+        if let StreamStatus::Reconnecting { .. } = status {
+            metrics.reconnects.get_or_create(&label).inc();
+        }
         match &status {
             StreamStatus::Up => tracing::info!(stream = %self.id, "Stream up."),
             StreamStatus::Down { reason } => tracing::warn!(stream = %self.id, %reason, "Stream down."),
@@ -213,7 +223,9 @@ fn spawn_stream(
             let id: Arc<str> = stream.id.as_str().into();
             let windower =
                 Windower::new(id.clone(), plan.geometry, plan.model.layout, plan.preprocessor.clone(), live);
-            let mut stage = StreamStage { id: id.clone(), windower, windows, output, progress };
+            let frames_decoded = progress.metrics.frames_decoded.get_or_create(&Metrics::stream(&id)).clone();
+            let mut stage =
+                StreamStage { id: id.clone(), windower, windows, output, progress, frames_decoded };
             let supervisor = Supervisor {
                 location: location_of(&stream.uri),
                 options: source_options(&plan, &stream),
@@ -231,7 +243,7 @@ fn spawn_stream(
                 Err(e) => Some(e.reason()),
             };
             if let Some(reason) = reason {
-                stage.send_status(&StreamStatus::Ended { reason });
+                stage.status(StreamStatus::Ended { reason });
             }
             let windows = stage.windower.emitted();
             let (frames, error) = match result {

@@ -11,6 +11,7 @@ use rand::SeedableRng;
 use actiond::Pipeline;
 use actiond::config::PipelineConfig;
 use actiond::error::{Error, exit_code};
+use actiond::http::HttpListener;
 use actiond::infer::runtime;
 use actiond::model::{ModelInfo, describe_session, read_opsets};
 use actiond::output::build_sinks;
@@ -102,7 +103,14 @@ fn run(pipeline: &Path) -> anyhow::Result<u8> {
     let live: Vec<String> = config.streams.iter().filter(|s| s.is_live()).map(|s| s.id.clone()).collect();
     let sinks = build_sinks(&config.sinks, &live).map_err(|e| Error::Runtime(e.to_string()))?;
     let shutdown_timeout = Duration::from_secs_f64(config.service.shutdown_timeout_s);
+    let http_listen = config.service.http_listen.clone();
     let running = pipeline.start(sinks)?;
+    let _http = match &http_listen {
+        Some(address) => {
+            Some(HttpListener::start(address, running.progress().clone()).map_err(Error::Runtime)?)
+        }
+        None => None,
+    };
     for signal in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT] {
         signal_hook::flag::register(signal, running.stop_flag()).context("installing signal handlers")?;
     }

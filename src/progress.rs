@@ -6,6 +6,8 @@ use std::collections::BTreeMap;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
+use crate::metrics::Metrics;
+
 /// What a stream is doing now.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum StreamState {
@@ -31,6 +33,8 @@ impl StreamState {
 /// Shared progress of one running pipeline.
 #[derive(Debug, Default)]
 pub struct Progress {
+    /// Prometheus metrics, updated by the same stages.
+    pub metrics: Metrics,
     frames: AtomicU64,
     windows_cut: AtomicU64,
     windows_done: AtomicU64,

@@ -14,8 +14,12 @@ use crossbeam_channel::{Sender, select};
 use ort::session::Session;
 use ort::value::TensorRef;
 
+use std::sync::Arc;
+
 use crate::config::OutputKind;
+use crate::metrics::QueueLabel;
 use crate::output::StageMessage;
+use crate::progress::Progress;
 use crate::window::{Window, WindowMeta};
 
 pub use queue::{WindowQueues, WindowSender};
@@ -59,14 +63,27 @@ impl InferencePool {
         io: ModelIo,
         queues: &WindowQueues,
         output: Sender<StageMessage>,
+        progress: Arc<Progress>,
     ) -> std::io::Result<Self> {
         let mut workers = Vec::with_capacity(sessions.len());
         for (n, mut session) in sessions.into_iter().enumerate() {
-            let (io, output) = (io.clone(), output.clone());
+            let (io, output, progress) = (io.clone(), output.clone(), progress.clone());
             let (lossless, lossy) = queues.receivers();
+            let (depth_files, depth_live) = (lossless.clone(), lossy.clone());
             let handle = std::thread::Builder::new().name(format!("infer-{n}")).spawn(move || {
+                let metrics = &progress.metrics;
                 let mut work = |window: Window| {
+                    metrics
+                        .queue_depth
+                        .get_or_create(&QueueLabel { queue: "files" })
+                        .set(depth_files.len() as i64);
+                    metrics
+                        .queue_depth
+                        .get_or_create(&QueueLabel { queue: "live" })
+                        .set(depth_live.len() as i64);
+                    let started = std::time::Instant::now();
                     let outcome = classify(&mut session, &io, &window);
+                    metrics.inference_seconds.observe(started.elapsed().as_secs_f64());
                     output.send(StageMessage::Prediction(Prediction { meta: window.meta, outcome })).is_ok()
                 };
                 loop {

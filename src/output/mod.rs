@@ -24,6 +24,7 @@ pub use stdout::JsonLinesSink;
 use crate::config::{EventMode, EventsConfig, FlushPolicy, SinkConfig};
 use crate::events::{ActionDetector, ActionRules, Smoother, WindowTimes};
 use crate::infer::Prediction;
+use crate::metrics::{EventLabel, Metrics};
 use crate::progress::Progress;
 use crate::window::WindowMeta;
 
@@ -109,6 +110,7 @@ struct StreamEvents {
 /// Turns released items into events and writes them to every sink.
 struct Writer<'a> {
     settings: &'a OutputSettings,
+    metrics: &'a Metrics,
     ignored: Vec<bool>,
     streams: HashMap<String, StreamEvents>,
     sinks: &'a mut [Box<dyn Sink>],
@@ -116,9 +118,9 @@ struct Writer<'a> {
 }
 
 impl<'a> Writer<'a> {
-    fn new(settings: &'a OutputSettings, sinks: &'a mut [Box<dyn Sink>]) -> Self {
+    fn new(settings: &'a OutputSettings, metrics: &'a Metrics, sinks: &'a mut [Box<dyn Sink>]) -> Self {
         let ignored = settings.labels.iter().map(|l| settings.events.ignore.contains(l)).collect();
-        Self { settings, ignored, streams: HashMap::new(), sinks, summary: OutputSummary::default() }
+        Self { settings, metrics, ignored, streams: HashMap::new(), sinks, summary: OutputSummary::default() }
     }
 
     fn stream(&mut self, id: &str) -> &mut StreamEvents {
@@ -151,6 +153,7 @@ impl<'a> Writer<'a> {
             }
             Released::Dropped(meta) => {
                 *self.summary.dropped_windows.entry(meta.stream.to_string()).or_default() += 1;
+                self.metrics.windows_dropped.get_or_create(&Metrics::stream(&meta.stream)).inc();
             }
             Released::Status(status) => {
                 if matches!(status.kind, "stream_down" | "stream_end" | "stream_failed") {
@@ -176,6 +179,7 @@ impl<'a> Writer<'a> {
                 Some(self.summary.dropped_windows.get(&*meta.stream).copied().unwrap_or(0));
         }
         self.summary.windows += 1;
+        self.metrics.windows_inferred.get_or_create(&Metrics::stream(&meta.stream)).inc();
         let times = WindowTimes {
             window: meta.index,
             start_s: event.start_s,
@@ -189,8 +193,11 @@ impl<'a> Writer<'a> {
         event.set_smoothed(&smoothed, &settings.labels);
         let reported = !settings.events.ignore.contains(&event.smoothed_label)
             && event.smoothed_score >= settings.events.min_score;
+        event.stamp_latency(meta, Instant::now());
+        if let Some(ms) = event.latency_ms {
+            self.metrics.latency_seconds.observe(ms / 1e3);
+        }
         if self.wants(EventMode::Windows) && reported {
-            event.stamp_latency(meta, Instant::now());
             self.write(Event::Window(event));
         }
         if self.wants(EventMode::Actions) {
@@ -199,6 +206,7 @@ impl<'a> Writer<'a> {
     }
 
     fn write(&mut self, event: Event) {
+        self.metrics.events_written.get_or_create(&EventLabel { r#type: event.kind() }).inc();
         for sink in self.sinks.iter_mut() {
             if let Err(e) = sink.write(&event) {
                 self.summary.sink_errors += 1;
@@ -215,7 +223,7 @@ pub fn run_output(
     progress: &Progress,
     sinks: &mut [Box<dyn Sink>],
 ) -> OutputSummary {
-    let mut writer = Writer::new(settings, sinks);
+    let mut writer = Writer::new(settings, &progress.metrics, sinks);
     let mut reorder = Reorderer::default();
     for message in messages.iter() {
         let ready = match message {
