@@ -24,7 +24,7 @@ pub enum ConfigError {
 }
 
 /// A whole pipeline: which model, how frames become windows, how inference runs, which streams.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PipelineConfig {
     /// The model head and how frames are preprocessed for it.
@@ -93,7 +93,7 @@ pub enum OutputKind {
 }
 
 /// The model head and its preprocessing.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ModelConfig {
     /// ONNX file of the head.
@@ -146,7 +146,7 @@ pub enum TailPolicy {
 }
 
 /// Window geometry.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct WindowConfig {
     /// Frames per window; defaults to the model's T.
@@ -183,7 +183,7 @@ pub enum ResizeMode {
 }
 
 /// Decoding options.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SourceConfig {
     /// How frames are fitted to the model size.
@@ -192,7 +192,7 @@ pub struct SourceConfig {
 }
 
 /// The inference worker pool.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct InferenceConfig {
     /// Worker threads, each with its own ONNX Runtime session.
@@ -232,7 +232,7 @@ impl Default for InferenceConfig {
 }
 
 /// Contents of the emitted window events.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct OutputConfig {
     /// How many of the best labels each window event lists.
@@ -659,6 +659,25 @@ impl PipelineConfig {
             return Err("`model.std`: every entry must be a finite non-zero number".into());
         }
         Ok(())
+    }
+
+    /// Whether `other` differs from this configuration only in its `[[streams]]`, which is
+    /// what a reload may change; otherwise names the first table that differs.
+    pub fn reloadable_to(&self, other: &PipelineConfig) -> Result<(), &'static str> {
+        let tables: [(&'static str, bool); 8] = [
+            ("model", self.model == other.model),
+            ("window", self.window == other.window),
+            ("source", self.source == other.source),
+            ("inference", self.inference == other.inference),
+            ("output", self.output == other.output),
+            ("events", self.events == other.events),
+            ("sinks", self.sinks == other.sinks),
+            ("service", self.service == other.service),
+        ];
+        match tables.iter().find(|(_, same)| !same) {
+            Some((name, _)) => Err(name),
+            None => Ok(()),
+        }
     }
 
     /// An error about this configuration that only shows once the model is known.

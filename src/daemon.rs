@@ -6,15 +6,16 @@
 //! queues and exit; the output stage writes every prediction it received and flushes the sinks.
 //! No window that was cut is lost.
 
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
 use std::time::{Duration, SystemTime};
 
-use crossbeam_channel::{Sender, bounded};
+use crossbeam_channel::{Receiver, Sender, bounded};
 use ort::session::Session;
 
-use crate::config::StreamConfig;
+use crate::config::{PipelineConfig, StreamConfig};
 use crate::error::Error;
 use crate::infer::{InferencePool, WindowQueues, WindowSender, runtime};
 use crate::metrics::Metrics;
@@ -49,12 +50,120 @@ impl RunReport {
     }
 }
 
+/// A request to a running pipeline.
+#[derive(Debug, Clone)]
+pub enum Control {
+    /// Apply a new configuration's `[[streams]]`: start added streams, stop removed ones,
+    /// restart changed ones, leave the others running. Anything else must be unchanged.
+    Reload(PipelineConfig),
+}
+
+/// The running streams of a pipeline, which a reload can change.
+struct StreamSet<'a> {
+    plan: Arc<Plan>,
+    queues: &'a WindowQueues,
+    output: Sender<StageMessage>,
+    progress: Arc<Progress>,
+    running: BTreeMap<String, RunningStream>,
+    /// Next window index per stream id, so a restarted stream keeps counting.
+    next_index: HashMap<String, u64>,
+    reports: Vec<StreamReport>,
+}
+
+struct RunningStream {
+    config: StreamConfig,
+    stop: Arc<AtomicBool>,
+    handle: JoinHandle<StreamReport>,
+}
+
+impl StreamSet<'_> {
+    fn spawn(&mut self, config: StreamConfig) -> Result<(), Error> {
+        let sender = self.queues.sender(config.is_live(), self.output.clone());
+        self.progress.set_state(&config.id, StreamState::Starting);
+        let stop = Arc::new(AtomicBool::new(false));
+        let first_index = self.next_index.get(&config.id).copied().unwrap_or(0);
+        let (_, handle) = spawn_stream(
+            self.plan.clone(),
+            config.clone(),
+            sender,
+            self.output.clone(),
+            stop.clone(),
+            self.progress.clone(),
+            first_index,
+        )?;
+        self.running.insert(config.id.clone(), RunningStream { config, stop, handle });
+        Ok(())
+    }
+
+    fn finish(&mut self, id: &str, stream: RunningStream) {
+        let report = stream.handle.join().unwrap_or_else(|_| StreamReport {
+            id: id.to_owned(),
+            frames: 0,
+            windows: self.next_index.get(id).copied().unwrap_or(0),
+            error: Some(SourceError::Decode {
+                input: String::new(),
+                reason: "stream thread panicked".into(),
+            }),
+        });
+        self.next_index.insert(id.to_owned(), report.windows);
+        self.reports.push(report);
+    }
+
+    fn reap_finished(&mut self) {
+        let done: Vec<String> =
+            self.running.iter().filter(|(_, s)| s.handle.is_finished()).map(|(id, _)| id.clone()).collect();
+        for id in done {
+            let stream = self.running.remove(&id).expect("listed above");
+            self.finish(&id, stream);
+        }
+    }
+
+    fn stop_stream(&mut self, id: &str) {
+        if let Some(stream) = self.running.remove(id) {
+            stream.stop.store(true, Ordering::Relaxed);
+            self.finish(id, stream);
+        }
+    }
+
+    fn reload(&mut self, config: &PipelineConfig) {
+        if let Err(table) = self.plan.config.reloadable_to(config) {
+            tracing::error!(file = %config.file.display(), table,
+                "Reload rejected: only [[streams]] can change without a restart; the running configuration stays.");
+            return;
+        }
+        let wanted: BTreeMap<&str, &StreamConfig> =
+            config.streams.iter().map(|s| (s.id.as_str(), s)).collect();
+        let removed: Vec<String> =
+            self.running.keys().filter(|id| !wanted.contains_key(id.as_str())).cloned().collect();
+        for id in &removed {
+            self.stop_stream(id);
+            self.progress.remove_state(id);
+        }
+        let (mut added, mut changed) = (0, 0);
+        for (id, stream) in wanted {
+            match self.running.get(id) {
+                Some(current) if current.config == *stream => continue,
+                Some(_) => {
+                    self.stop_stream(id);
+                    changed += 1;
+                }
+                None => added += 1,
+            }
+            if let Err(e) = self.spawn(stream.clone()) {
+                tracing::error!(stream = id, error = %e, "Could not start the stream.");
+            }
+        }
+        tracing::info!(added, removed = removed.len(), changed, "Configuration reloaded.");
+    }
+}
+
 /// Runs every stream of `plan` to its end (or until `stop`), writing events to `sinks`.
 pub fn run(
     plan: Plan,
     first_session: Session,
     stop: Arc<AtomicBool>,
     progress: Arc<Progress>,
+    control: Receiver<Control>,
     mut sinks: Vec<Box<dyn Sink>>,
 ) -> Result<RunReport, Error> {
     let inference = &plan.config.inference;
@@ -80,34 +189,37 @@ pub fn run(
         .map_err(|e| Error::Runtime(format!("cannot start the output stage: {e}")))?;
 
     let plan = Arc::new(plan);
-    let streams: Vec<_> = plan
-        .config
-        .streams
-        .iter()
-        .map(|s| {
-            let sender = queues.sender(s.is_live(), output_tx.clone());
-            progress.set_state(&s.id, StreamState::Starting);
-            spawn_stream(plan.clone(), s.clone(), sender, output_tx.clone(), stop.clone(), progress.clone())
-        })
-        .collect::<Result<_, _>>()?;
+    let mut set = StreamSet {
+        plan: plan.clone(),
+        queues: &queues,
+        output: output_tx.clone(),
+        progress: progress.clone(),
+        running: BTreeMap::new(),
+        next_index: HashMap::new(),
+        reports: Vec::new(),
+    };
+    for stream in &plan.config.streams {
+        set.spawn(stream.clone())?;
+    }
     progress.mark_started();
+    loop {
+        if stop.load(Ordering::Relaxed) {
+            set.running.values().for_each(|s| s.stop.store(true, Ordering::Relaxed));
+        }
+        set.reap_finished();
+        if set.running.is_empty() {
+            break;
+        }
+        if let Ok(Control::Reload(config)) = control.recv_timeout(Duration::from_millis(50))
+            && !stop.load(Ordering::Relaxed)
+        {
+            set.reload(&config);
+        }
+    }
+    let reports = std::mem::take(&mut set.reports);
+    drop(set);
     drop(queues);
     drop(output_tx);
-
-    let reports: Vec<StreamReport> = streams
-        .into_iter()
-        .map(|(id, handle)| {
-            handle.join().unwrap_or_else(|_| StreamReport {
-                id,
-                frames: 0,
-                windows: 0,
-                error: Some(SourceError::Decode {
-                    input: String::new(),
-                    reason: "stream thread panicked".into(),
-                }),
-            })
-        })
-        .collect();
     pool.join();
     let output = output.join().map_err(|_| Error::Runtime("the output stage panicked".into()))?;
     Ok(RunReport { streams: reports, output })
@@ -214,6 +326,7 @@ fn spawn_stream(
     output: Sender<StageMessage>,
     stop: Arc<AtomicBool>,
     progress: Arc<Progress>,
+    first_index: u64,
 ) -> Result<StreamThread, Error> {
     let thread_id = stream.id.clone();
     let handle = std::thread::Builder::new()
@@ -222,7 +335,8 @@ fn spawn_stream(
             let live = stream.is_live();
             let id: Arc<str> = stream.id.as_str().into();
             let windower =
-                Windower::new(id.clone(), plan.geometry, plan.model.layout, plan.preprocessor.clone(), live);
+                Windower::new(id.clone(), plan.geometry, plan.model.layout, plan.preprocessor.clone(), live)
+                    .with_first_index(first_index);
             let frames_decoded = progress.metrics.frames_decoded.get_or_create(&Metrics::stream(&id)).clone();
             let mut stage =
                 StreamStage { id: id.clone(), windower, windows, output, progress, frames_decoded };

@@ -2,6 +2,8 @@
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
 use anyhow::Context;
@@ -97,8 +99,8 @@ fn main() -> ExitCode {
     }
 }
 
-fn run(pipeline: &Path) -> anyhow::Result<u8> {
-    let pipeline = Pipeline::from_file(pipeline)?;
+fn run(path: &Path) -> anyhow::Result<u8> {
+    let pipeline = Pipeline::from_file(path)?;
     let config = &pipeline.plan().config;
     let live: Vec<String> = config.streams.iter().filter(|s| s.is_live()).map(|s| s.id.clone()).collect();
     let sinks = build_sinks(&config.sinks, &live).map_err(|e| Error::Runtime(e.to_string()))?;
@@ -114,7 +116,10 @@ fn run(pipeline: &Path) -> anyhow::Result<u8> {
     for signal in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT] {
         signal_hook::flag::register(signal, running.stop_flag()).context("installing signal handlers")?;
     }
-    let report = match service::supervise(running, shutdown_timeout) {
+    let reload = service::Reload { requested: Arc::new(AtomicBool::new(false)), path: path.to_owned() };
+    signal_hook::flag::register(signal_hook::consts::SIGHUP, reload.requested.clone())
+        .context("installing the SIGHUP handler")?;
+    let report = match service::supervise(running, shutdown_timeout, Some(reload)) {
         Outcome::Finished(report) => report?,
         Outcome::Stuck(what) => {
             return Err(Error::Runtime(format!(

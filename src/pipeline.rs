@@ -20,7 +20,7 @@ use crossbeam_channel::Receiver;
 use ort::session::Session;
 
 use crate::config::PipelineConfig;
-use crate::daemon::{self, RunReport};
+use crate::daemon::{self, Control, RunReport};
 use crate::error::Error;
 use crate::output::{ChannelSink, Event, Sink};
 use crate::plan::Plan;
@@ -54,12 +54,13 @@ impl Pipeline {
     pub fn start(self, sinks: Vec<Box<dyn Sink>>) -> Result<RunningPipeline, Error> {
         let stop = Arc::new(AtomicBool::new(false));
         let progress = Arc::new(Progress::default());
+        let (control, control_rx) = crossbeam_channel::unbounded();
         let (flag, counters) = (stop.clone(), progress.clone());
         let handle = std::thread::Builder::new()
             .name("pipeline".into())
-            .spawn(move || daemon::run(self.plan, self.session, flag, counters, sinks))
+            .spawn(move || daemon::run(self.plan, self.session, flag, counters, control_rx, sinks))
             .map_err(|e| Error::Runtime(format!("cannot start the pipeline: {e}")))?;
-        Ok(RunningPipeline { stop, progress, handle })
+        Ok(RunningPipeline { stop, progress, control, handle })
     }
 
     /// Starts every stream and returns a channel that receives every event, in order per
@@ -77,6 +78,7 @@ impl Pipeline {
 pub struct RunningPipeline {
     stop: Arc<AtomicBool>,
     progress: Arc<Progress>,
+    control: crossbeam_channel::Sender<Control>,
     handle: JoinHandle<Result<RunReport, Error>>,
 }
 
@@ -89,6 +91,14 @@ impl RunningPipeline {
     /// The flag `stop` sets, for signal handlers.
     pub fn stop_flag(&self) -> Arc<AtomicBool> {
         self.stop.clone()
+    }
+
+    /// Applies a new configuration's streams: added ones start, removed ones stop, changed ones
+    /// restart, unchanged ones keep running. A configuration that differs elsewhere than in
+    /// `[[streams]]` is rejected (logged) and the running one stays.
+    pub fn reload(&self, config: PipelineConfig) {
+        // The receiver lives as long as the run; after it, there is nothing to reload.
+        let _ = self.control.send(Control::Reload(config));
     }
 
     /// Live counters of the run.

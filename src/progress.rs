@@ -85,6 +85,11 @@ impl Progress {
         self.streams.lock().expect("not poisoned").insert(stream.to_owned(), state);
     }
 
+    /// Forgets a stream removed by a reload.
+    pub fn remove_state(&self, stream: &str) {
+        self.streams.lock().expect("not poisoned").remove(stream);
+    }
+
     pub fn states(&self) -> BTreeMap<String, StreamState> {
         self.streams.lock().expect("not poisoned").clone()
     }

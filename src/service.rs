@@ -7,10 +7,14 @@
 //! sent. After a stop request the run gets `shutdown_timeout` to finish every window already cut
 //! and flush the sinks; past that, the caller is told what is stuck.
 
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use sd_notify::NotifyState;
 
+use crate::config::PipelineConfig;
 use crate::daemon::RunReport;
 use crate::error::Error;
 use crate::pipeline::RunningPipeline;
@@ -63,8 +67,15 @@ fn stuck_report(progress: &Progress) -> String {
     )
 }
 
-/// Watches a running pipeline until it finishes, speaking sd_notify on the way.
-pub fn supervise(running: RunningPipeline, shutdown_timeout: Duration) -> Outcome {
+/// Where to reread the configuration on SIGHUP.
+pub struct Reload {
+    pub requested: Arc<AtomicBool>,
+    pub path: PathBuf,
+}
+
+/// Watches a running pipeline until it finishes, speaking sd_notify on the way, and reloading
+/// the configuration when asked.
+pub fn supervise(running: RunningPipeline, shutdown_timeout: Duration, reload: Option<Reload>) -> Outcome {
     let progress = running.progress().clone();
     let mut watchdog_usec = 0;
     let watchdog = sd_notify::watchdog_enabled(false, &mut watchdog_usec)
@@ -103,6 +114,16 @@ pub fn supervise(running: RunningPipeline, shutdown_timeout: Duration) -> Outcom
                 / now.duration_since(last_status.0).as_secs_f64();
             notify(&[NotifyState::Status(&status_line(&progress, rate))]);
             last_status = (now, snapshot);
+        }
+        if let Some(reload) = &reload
+            && reload.requested.swap(false, Ordering::Relaxed)
+        {
+            notify(&[NotifyState::Reloading]);
+            match PipelineConfig::load(&reload.path) {
+                Ok(config) => running.reload(config),
+                Err(e) => tracing::error!(error = %e, "Reload rejected; the running configuration stays."),
+            }
+            notify(&[NotifyState::Ready]);
         }
         if running.is_stopping() {
             let since = *stop_asked.get_or_insert_with(|| {

@@ -129,6 +129,12 @@ impl Windower {
         }
     }
 
+    /// Starts window indices at `first_index` (a stream restarted by a reload keeps counting).
+    pub fn with_first_index(mut self, first_index: u64) -> Self {
+        self.index_base = first_index;
+        self
+    }
+
     /// Windows emitted so far; also the index of the next window.
     pub fn emitted(&self) -> u64 {
         self.index_base + self.emitted
