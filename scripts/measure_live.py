@@ -105,8 +105,10 @@ def main():
         time.sleep(0.2)
     status = Path(f"/proc/{daemon.pid}/status").read_text()
     peak_kib = int(next(l for l in status.splitlines() if l.startswith("VmHWM")).split()[1])
+    term = time.monotonic()
     daemon.send_signal(signal.SIGTERM)
-    daemon.wait()
+    code = daemon.wait()
+    shutdown_s = time.monotonic() - term
     reader.join(timeout=5)
     os.unlink(pipeline)
     for p in servers:
@@ -123,6 +125,7 @@ def main():
                   f"p99 {percentile([e['latency_ms'] for e in w], 99):.0f} ms")
     print(f"  all: latency_ms p50 {percentile(lat, 50):.1f} p99 {percentile(lat, 99):.1f} max {max(lat):.1f}; "
           f"windows/s {len(windows) / args.seconds:.1f}; peak RSS {peak_kib / 1024:.1f} MiB")
+    print(f"  SIGTERM to exit: {shutdown_s * 1000:.0f} ms, exit code {code}")
     if sub:
         time.sleep(2)
         sub.terminate()
