@@ -77,19 +77,7 @@ mod tests {
     use crate::window::WindowMeta;
 
     fn window(index: u64) -> Window {
-        Window {
-            meta: WindowMeta {
-                stream: "cam".into(),
-                index,
-                first_frame: 0,
-                last_frame: 0,
-                padded: 0,
-                start_ns: 0,
-                end_ns: 0,
-                clock: None,
-            },
-            data: Vec::new(),
-        }
+        Window { meta: WindowMeta::placeholder("cam", index), data: Vec::new() }
     }
 
     #[test]

@@ -105,16 +105,7 @@ mod tests {
     use crate::source::supervisor::StreamStatus;
 
     fn meta(stream: &str, index: u64) -> WindowMeta {
-        WindowMeta {
-            stream: stream.into(),
-            index,
-            first_frame: 0,
-            last_frame: 0,
-            padded: 0,
-            start_ns: 0,
-            end_ns: 0,
-            clock: None,
-        }
+        WindowMeta::placeholder(stream, index)
     }
 
     fn prediction(stream: &str, index: u64) -> Released {

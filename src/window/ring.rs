@@ -55,6 +55,23 @@ pub struct WindowMeta {
     pub clock: Option<WallClock>,
 }
 
+#[cfg(test)]
+impl WindowMeta {
+    /// A window of `stream` at `index` covering nothing, for tests of later stages.
+    pub fn placeholder(stream: &str, index: u64) -> Self {
+        Self {
+            stream: stream.into(),
+            index,
+            first_frame: 0,
+            last_frame: 0,
+            padded: 0,
+            start_ns: 0,
+            end_ns: 0,
+            clock: None,
+        }
+    }
+}
+
 /// When a live window's frames arrived.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct WallClock {
