@@ -38,7 +38,7 @@ if __name__ == "__main__":
     ap = argparse.ArgumentParser()
     ap.add_argument("--workdir", default="/work/train-logs")
     ap.add_argument("--model-dir", default=str(HERE))
-    ap.add_argument("heads", nargs="*", default=["flatten_lstm", "gap_lstm", "gap_coord_lstm", "convlstm"])
+    ap.add_argument("heads", nargs="*", default=["flatten_lstm", "gap_lstm", "gap_grid_lstm", "convlstm"])
     a = ap.parse_args()
     ok = all([check(h, a.workdir, a.model_dir) for h in a.heads])
     sys.exit(0 if ok else 1)

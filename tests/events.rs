@@ -27,8 +27,7 @@ fn actions_match_the_ground_truth_segments() {
     let video = dir.path().join("t.mp4");
     let truth = synth_video(&video, 320, 240, 8, 21);
     let fps = truth["fps"].as_f64().unwrap();
-    let rules =
-        "modes = [\"windows\", \"actions\"]\non_threshold = 0.5\noff_threshold = 0.3\nmin_windows = 2";
+    let rules = "modes = [\"windows\", \"actions\"]\naverage = 2\non_threshold = 0.5\noff_threshold = 0.3\nmin_windows = 2";
     let p = pipeline(dir.path(), &video, rules, "");
     let out = actiond(&["run", p.to_str().unwrap()]);
     assert!(out.status.success(), "{}", stderr(&out));

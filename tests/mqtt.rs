@@ -15,7 +15,7 @@ fn pipeline(dir: &Path, video: &Path, broker: &Broker, extra_sink: &str) -> std:
         dir,
         "mqtt.toml",
         &format!(
-            "{}\n[window]\nstride = 5\n\n[events]\nmodes = [\"windows\", \"actions\"]\non_threshold = 0.5\n\
+            "{}\n[window]\nstride = 5\n\n[events]\nmodes = [\"windows\", \"actions\"]\naverage = 2\non_threshold = 0.5\n\
              off_threshold = 0.3\nmin_windows = 2\n\n[[sinks]]\ntype = \"stdout\"\n\n[[sinks]]\ntype = \"mqtt\"\n\
              url = \"{}\"\nclient_id = \"actiond-test\"\ntopic_prefix = \"actiond\"\n{extra_sink}\n\n\
              [[streams]]\nid = \"t\"\nuri = \"{}\"\n",

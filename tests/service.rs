@@ -230,7 +230,7 @@ fn installed_daemon_finds_its_library_and_models_without_environment() {
         vec!["validate", staged.to_str().unwrap()],
         vec![
             "inspect-model",
-            dest.join("usr/local/share/actiond/models/flatten_lstm.onnx").to_str().unwrap(),
+            dest.join("usr/local/share/actiond/models/gap_grid_lstm.onnx").to_str().unwrap(),
         ],
     ] {
         let out = Command::new(&bin)

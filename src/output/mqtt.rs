@@ -4,8 +4,11 @@
 //! The broker being down or slow never blocks decoding of a live stream: events wait in a
 //! bounded buffer in front of the client; for live streams the oldest are dropped (and counted)
 //! when it is full, while events of files wait for room (lossless) up to `lossless_wait_s`.
-//! The client reconnects with backoff; QoS 1/2 publishes not yet acknowledged when a connection
-//! drops are sent again after reconnecting, so delivery is at least once.
+//! The client reconnects with backoff. rumqttc resends unacknowledged publishes only when the
+//! broker kept the session, and otherwise forgets them together with everything still queued in
+//! the client (measured: ~65 events lost per broker restart with mosquitto); so the sink keeps
+//! its own copy of every unacknowledged event and sends them again when a reconnection finds no
+//! session. Delivery is at least once.
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -21,20 +24,27 @@ use rumqttc::{
 use super::{Event, OutputError, Sink};
 use crate::config::MqttConfig;
 
+#[derive(Clone)]
 struct Message {
     topic: String,
     payload: Vec<u8>,
+    retain: bool,
 }
 
 /// Counters shared with the client threads.
 #[derive(Debug, Default)]
 struct Progress {
-    queued: AtomicU64,
+    /// Acknowledgements received (QoS 1/2), in publish order.
     acknowledged: AtomicU64,
+    /// Messages handed to the client and not yet acknowledged.
+    outstanding: AtomicU64,
     dropped: AtomicU64,
     connected: AtomicBool,
     /// Set on each (re)connection; the publisher then announces `online`.
     announce: AtomicBool,
+    /// Set when a reconnection found no session at the broker: the client then forgets what it
+    /// had not yet had acknowledged, so the publisher sends it again.
+    session_lost: AtomicBool,
 }
 
 /// Publishes events to an MQTT broker.
@@ -125,19 +135,21 @@ impl MqttSink {
             .name("mqtt-connection".into())
             .spawn(move || {
                 let mut backoff = Duration::from_millis(100);
+                let mut connected_before = false;
                 for notification in connection.iter() {
                     match notification {
-                        Ok(MqttEvent::Incoming(Packet::ConnAck(_))) => {
+                        Ok(MqttEvent::Incoming(Packet::ConnAck(ack))) => {
                             backoff = Duration::from_millis(100);
+                            if !ack.session_present && connected_before {
+                                conn_progress.session_lost.store(true, Ordering::Relaxed);
+                            }
+                            connected_before = true;
                             conn_progress.connected.store(true, Ordering::Relaxed);
-                            tracing::info!(broker = %conn_url, "MQTT connected.");
+                            tracing::info!(broker = %conn_url, session_present = ack.session_present, "MQTT connected.");
                             // Not from here: this thread drives the client and must never block on it.
                             conn_progress.announce.store(true, Ordering::Relaxed);
                         }
-                        Ok(MqttEvent::Incoming(Packet::PubAck(_) | Packet::PubComp(_))) if qos != QoS::AtMostOnce => {
-                            conn_progress.acknowledged.fetch_add(1, Ordering::Relaxed);
-                        }
-                        Ok(MqttEvent::Outgoing(MqttOutgoing::Publish(_))) if qos == QoS::AtMostOnce => {
+                        Ok(MqttEvent::Incoming(Packet::PubAck(_) | Packet::PubComp(_))) => {
                             conn_progress.acknowledged.fetch_add(1, Ordering::Relaxed);
                         }
                         Ok(MqttEvent::Outgoing(MqttOutgoing::Disconnect)) => break,
@@ -161,33 +173,56 @@ impl MqttSink {
 
         let (pub_client, pub_progress) = (client.clone(), progress.clone());
         let oldest = queue.clone();
-        let online_topic = format!("{prefix}/availability");
+        let online =
+            Message { topic: format!("{prefix}/availability"), payload: b"online".to_vec(), retain: true };
         let publisher_thread = std::thread::Builder::new()
             .name("mqtt-publish".into())
             .spawn(move || {
+                // What the client holds unacknowledged, oldest first (acks come in publish order).
+                let mut unacked: std::collections::VecDeque<Message> = std::collections::VecDeque::new();
+                let mut acks_applied = 0u64;
+                let tracked = qos != QoS::AtMostOnce;
+                let publish = |m: &Message, unacked: &mut std::collections::VecDeque<Message>| {
+                    // Blocks while the client's own queue is full (broker away).
+                    let q = if m.retain { QoS::AtLeastOnce } else { qos };
+                    let sent = pub_client.publish(m.topic.as_str(), q, m.retain, m.payload.clone()).is_ok();
+                    if sent && (tracked || m.retain) {
+                        unacked.push_back(m.clone());
+                    }
+                    sent
+                };
                 loop {
-                    if pub_progress.announce.swap(false, Ordering::Relaxed) {
-                        if pub_client
-                            .publish(online_topic.as_str(), QoS::AtLeastOnce, true, "online")
-                            .is_err()
-                        {
+                    let acks = pub_progress.acknowledged.load(Ordering::Relaxed);
+                    while acks_applied < acks && unacked.pop_front().is_some() {
+                        acks_applied += 1;
+                    }
+                    acks_applied = acks_applied.max(acks);
+                    if pub_progress.session_lost.swap(false, Ordering::Relaxed) {
+                        let resend: Vec<Message> = unacked.drain(..).collect();
+                        tracing::warn!(
+                            count = resend.len(),
+                            "MQTT broker lost the session; sending unacknowledged events again."
+                        );
+                        if !resend.iter().all(|m| publish(m, &mut unacked)) {
                             break;
                         }
-                        // Acknowledged like any other publish (QoS 1), so counted alike.
-                        if qos != QoS::AtMostOnce {
-                            pub_progress.queued.fetch_add(1, Ordering::Relaxed);
-                        }
                     }
-                    // Publishing blocks while the client's own queue is full (broker away).
-                    let sent = match queue.recv_timeout(Duration::from_millis(100)) {
-                        Ok(message) => pub_client.publish(message.topic, qos, false, message.payload),
+                    if pub_progress.announce.swap(false, Ordering::Relaxed) && !publish(&online, &mut unacked)
+                    {
+                        break;
+                    }
+                    pub_progress.outstanding.store(unacked.len() as u64, Ordering::Relaxed);
+                    let message = match queue.recv_timeout(Duration::from_millis(50)) {
+                        Ok(message) => message,
                         Err(crossbeam_channel::RecvTimeoutError::Timeout) => continue,
                         Err(crossbeam_channel::RecvTimeoutError::Disconnected) => break,
                     };
-                    if sent.is_err() {
+                    // Out of the buffer but not yet with the client: still outstanding for flush.
+                    pub_progress.outstanding.store(unacked.len() as u64 + 1, Ordering::Relaxed);
+                    if !publish(&message, &mut unacked) {
                         break;
                     }
-                    pub_progress.queued.fetch_add(1, Ordering::Relaxed);
+                    pub_progress.outstanding.store(unacked.len() as u64, Ordering::Relaxed);
                 }
             })
             .map_err(|e| fail(e.to_string()))?;
@@ -228,8 +263,11 @@ impl MqttSink {
 
 impl Sink for MqttSink {
     fn write(&mut self, event: &Event) -> Result<(), OutputError> {
-        let message =
-            Message { topic: self.topic(event), payload: serde_json::to_vec(event).expect("serialises") };
+        let message = Message {
+            topic: self.topic(event),
+            payload: serde_json::to_vec(event).expect("serialises"),
+            retain: false,
+        };
         if !self.live.contains(event.stream()) {
             return self.buffer.send_timeout(message, self.lossless_wait).map_err(|_| {
                 self.progress.dropped.fetch_add(1, Ordering::Relaxed);
@@ -254,26 +292,16 @@ impl Sink for MqttSink {
         }
     }
 
-    /// Waits (up to `lossless_wait_s`) until every queued event has been acknowledged. After a
-    /// reconnection the broker may acknowledge a resent message only once for two sends, so an
-    /// empty buffer on a live connection with no acknowledgement for a second also counts as done.
+    /// Waits (up to `lossless_wait_s`) until every queued event has been acknowledged.
     fn flush(&mut self) -> Result<(), OutputError> {
         let deadline = Instant::now() + self.lossless_wait;
-        let mut last_acks = (self.progress.acknowledged.load(Ordering::Relaxed), Instant::now());
         loop {
-            let pending = self.buffer.len() as u64;
-            let sent = self.progress.queued.load(Ordering::Relaxed);
-            let acks = self.progress.acknowledged.load(Ordering::Relaxed);
-            if acks != last_acks.0 {
-                last_acks = (acks, Instant::now());
-            }
-            let quiet = self.progress.connected.load(Ordering::Relaxed)
-                && last_acks.1.elapsed() > Duration::from_secs(1);
-            if pending == 0 && (acks >= sent || quiet) {
+            let pending = self.buffer.len() as u64 + self.progress.outstanding.load(Ordering::Relaxed);
+            if pending == 0 {
                 return Ok(());
             }
             if Instant::now() >= deadline {
-                return Err(self.error(format!("{pending} events not yet published at the flush deadline")));
+                return Err(self.error(format!("{pending} events not acknowledged at the flush deadline")));
             }
             std::thread::sleep(Duration::from_millis(20));
         }
