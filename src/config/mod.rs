@@ -6,9 +6,18 @@
 //! every error names the key and the file. Relative paths are resolved against the directory of
 //! the pipeline file, so a pipeline can be run from any working directory.
 
+mod events;
+mod sinks;
+mod stream;
+
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
+
+pub use events::{EventMode, EventsConfig};
+use sinks::default_sinks;
+pub use sinks::{FlushPolicy, MqttConfig, SinkConfig};
+pub use stream::{ReconnectConfig, RtspConfig, RtspTransport, StreamConfig};
 
 /// Prefix of the environment variables that override pipeline keys; `__` separates levels.
 pub const ENV_PREFIX: &str = "ACTIOND";
@@ -161,7 +170,7 @@ pub struct WindowConfig {
     pub tail: TailPolicy,
 }
 
-fn one() -> usize {
+pub(crate) fn one() -> usize {
     1
 }
 
@@ -269,280 +278,6 @@ fn default_shutdown_timeout_s() -> f64 {
 impl Default for ServiceConfig {
     fn default() -> Self {
         Self { shutdown_timeout_s: default_shutdown_timeout_s(), http_listen: None }
-    }
-}
-
-/// Which events are written.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum EventMode {
-    /// One event per window.
-    Windows,
-    /// `action_start` / `action_end` events.
-    Actions,
-}
-
-/// Scores over time and action detection.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct EventsConfig {
-    /// Which events to write: `["windows"]`, `["actions"]` or both.
-    #[serde(default = "default_modes")]
-    pub modes: Vec<EventMode>,
-    /// Moving average over this many windows (1 = none).
-    #[serde(default = "one")]
-    pub average: usize,
-    /// Window events whose best smoothed score is below this are not written.
-    #[serde(default)]
-    pub min_score: f32,
-    /// Labels that are never actions and never reported in window events (e.g. `still`).
-    #[serde(default)]
-    pub ignore: Vec<String>,
-    /// An action starts when its smoothed score stays at or above this...
-    #[serde(default = "default_on_threshold")]
-    pub on_threshold: f32,
-    /// ...for this many windows in a row,
-    #[serde(default = "default_min_windows")]
-    pub min_windows: usize,
-    /// and ends when it falls below this (or the stream ends or goes down).
-    #[serde(default = "default_off_threshold")]
-    pub off_threshold: f32,
-}
-
-fn default_modes() -> Vec<EventMode> {
-    vec![EventMode::Windows]
-}
-fn default_on_threshold() -> f32 {
-    0.6
-}
-fn default_off_threshold() -> f32 {
-    0.4
-}
-fn default_min_windows() -> usize {
-    2
-}
-
-impl Default for EventsConfig {
-    fn default() -> Self {
-        Self {
-            modes: default_modes(),
-            average: 1,
-            min_score: 0.0,
-            ignore: Vec::new(),
-            on_threshold: default_on_threshold(),
-            min_windows: default_min_windows(),
-            off_threshold: default_off_threshold(),
-        }
-    }
-}
-
-/// How often the file sink makes events durable.
-#[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum FlushPolicy {
-    /// After every event.
-    Event,
-    /// At most this long after an event (milliseconds), and at the end.
-    Interval,
-}
-
-/// One destination of events.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(tag = "type", rename_all = "lowercase", deny_unknown_fields)]
-pub enum SinkConfig {
-    /// JSON Lines on standard output.
-    Stdout,
-    /// JSON Lines appended to a file.
-    File {
-        path: PathBuf,
-        #[serde(default = "default_flush")]
-        flush: FlushPolicy,
-        /// With `flush = "interval"`: milliseconds.
-        #[serde(default = "default_flush_interval_ms")]
-        flush_interval_ms: u64,
-    },
-    /// An MQTT broker.
-    Mqtt(MqttConfig),
-}
-
-fn default_flush() -> FlushPolicy {
-    FlushPolicy::Event
-}
-fn default_flush_interval_ms() -> u64 {
-    1000
-}
-fn default_sinks() -> Vec<SinkConfig> {
-    vec![SinkConfig::Stdout]
-}
-
-/// MQTT sink settings.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct MqttConfig {
-    /// `mqtt://host:port` or `mqtts://host:port` (TLS).
-    pub url: String,
-    #[serde(default = "default_client_id")]
-    pub client_id: String,
-    pub user: Option<String>,
-    pub password: Option<String>,
-    /// Name of an environment variable holding the password.
-    pub password_env: Option<String>,
-    /// CA certificate (PEM) for `mqtts://`; default: the system's roots are not used, so give one.
-    pub ca_file: Option<PathBuf>,
-    /// 0, 1 or 2.
-    #[serde(default = "default_qos")]
-    pub qos: u8,
-    /// Topics are `<prefix>/<stream>/window|action|status`, and `<prefix>/availability`.
-    #[serde(default = "default_topic_prefix")]
-    pub topic_prefix: String,
-    /// Events held while the broker is slow or away; live streams drop the oldest beyond this.
-    #[serde(default = "default_mqtt_buffer")]
-    pub buffer: usize,
-    /// Files wait for the broker (lossless) at most this long per event before dropping.
-    #[serde(default = "default_lossless_wait_s")]
-    pub lossless_wait_s: f64,
-}
-
-fn default_client_id() -> String {
-    "actiond".into()
-}
-fn default_qos() -> u8 {
-    1
-}
-fn default_topic_prefix() -> String {
-    "actiond".into()
-}
-fn default_mqtt_buffer() -> usize {
-    10_000
-}
-fn default_lossless_wait_s() -> f64 {
-    300.0
-}
-
-/// One input.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct StreamConfig {
-    /// Name used in every event of this stream.
-    pub id: String,
-    /// A path or a URI (`file://`, `rtsp://`, `rtsps://`, `http(s)://`).
-    pub uri: String,
-    /// Treat the input as live (reconnect, never block the decoder, drop the oldest windows when
-    /// inference falls behind). Default: network URIs are live, files are not.
-    pub live: Option<bool>,
-    /// RTSP connection options (ignored for other inputs).
-    #[serde(default)]
-    pub rtsp: RtspConfig,
-    /// Reconnection policy of a live input.
-    #[serde(default)]
-    pub reconnect: ReconnectConfig,
-}
-
-impl StreamConfig {
-    /// Whether this stream is handled as a live source.
-    pub fn is_live(&self) -> bool {
-        self.live.unwrap_or_else(|| {
-            let scheme = self.uri.split_once("://").map(|(s, _)| s.to_ascii_lowercase());
-            scheme.is_some_and(|s| s != "file")
-        })
-    }
-}
-
-/// Lower transport for RTSP.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
-#[serde(rename_all = "lowercase")]
-pub enum RtspTransport {
-    /// Try UDP, fall back to TCP (GStreamer's default order).
-    #[default]
-    Auto,
-    /// RTP interleaved in the RTSP TCP connection: works through NAT and firewalls.
-    Tcp,
-    /// RTP over UDP.
-    Udp,
-}
-
-/// RTSP connection options.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RtspConfig {
-    #[serde(default)]
-    pub transport: RtspTransport,
-    /// Jitter-buffer latency, milliseconds.
-    #[serde(default = "default_latency_ms")]
-    pub latency_ms: u32,
-    /// Give up a connection attempt after this many seconds.
-    #[serde(default = "default_connect_timeout_s")]
-    pub connect_timeout_s: f64,
-    /// User name, if the camera asks for one (may also be given in the URI).
-    pub user: Option<String>,
-    /// Password; prefer `password_env` so it stays out of the file.
-    pub password: Option<String>,
-    /// Name of an environment variable holding the password.
-    pub password_env: Option<String>,
-}
-
-fn default_latency_ms() -> u32 {
-    200
-}
-fn default_connect_timeout_s() -> f64 {
-    10.0
-}
-
-impl Default for RtspConfig {
-    fn default() -> Self {
-        Self {
-            transport: RtspTransport::Auto,
-            latency_ms: default_latency_ms(),
-            connect_timeout_s: default_connect_timeout_s(),
-            user: None,
-            password: None,
-            password_env: None,
-        }
-    }
-}
-
-/// When and how often a live input is reconnected.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ReconnectConfig {
-    /// Seconds without a frame after which a live input counts as down.
-    #[serde(default = "default_stall_timeout_s")]
-    pub stall_timeout_s: f64,
-    /// Delay before the first reconnection attempt, seconds.
-    #[serde(default = "default_initial_delay_s")]
-    pub initial_delay_s: f64,
-    /// Each further attempt waits this many times longer...
-    #[serde(default = "default_backoff_factor")]
-    pub factor: f64,
-    /// ...up to this many seconds.
-    #[serde(default = "default_max_delay_s")]
-    pub max_delay_s: f64,
-    /// Give up after this many failed attempts in a row (default: never).
-    pub max_attempts: Option<u32>,
-}
-
-fn default_stall_timeout_s() -> f64 {
-    20.0
-}
-fn default_initial_delay_s() -> f64 {
-    1.0
-}
-fn default_backoff_factor() -> f64 {
-    2.0
-}
-fn default_max_delay_s() -> f64 {
-    30.0
-}
-
-impl Default for ReconnectConfig {
-    fn default() -> Self {
-        Self {
-            stall_timeout_s: default_stall_timeout_s(),
-            initial_delay_s: default_initial_delay_s(),
-            factor: default_backoff_factor(),
-            max_delay_s: default_max_delay_s(),
-            max_attempts: None,
-        }
     }
 }
 

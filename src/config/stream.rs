@@ -1,0 +1,130 @@
+//! `[[streams]]`: the inputs, with their RTSP and reconnection options.
+
+use serde::Deserialize;
+
+/// One input.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StreamConfig {
+    /// Name used in every event of this stream.
+    pub id: String,
+    /// A path or a URI (`file://`, `rtsp://`, `rtsps://`, `http(s)://`).
+    pub uri: String,
+    /// Treat the input as live (reconnect, never block the decoder, drop the oldest windows when
+    /// inference falls behind). Default: network URIs are live, files are not.
+    pub live: Option<bool>,
+    /// RTSP connection options (ignored for other inputs).
+    #[serde(default)]
+    pub rtsp: RtspConfig,
+    /// Reconnection policy of a live input.
+    #[serde(default)]
+    pub reconnect: ReconnectConfig,
+}
+
+impl StreamConfig {
+    /// Whether this stream is handled as a live source.
+    pub fn is_live(&self) -> bool {
+        self.live.unwrap_or_else(|| {
+            let scheme = self.uri.split_once("://").map(|(s, _)| s.to_ascii_lowercase());
+            scheme.is_some_and(|s| s != "file")
+        })
+    }
+}
+
+/// Lower transport for RTSP.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum RtspTransport {
+    /// Try UDP, fall back to TCP (GStreamer's default order).
+    #[default]
+    Auto,
+    /// RTP interleaved in the RTSP TCP connection: works through NAT and firewalls.
+    Tcp,
+    /// RTP over UDP.
+    Udp,
+}
+
+/// RTSP connection options.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RtspConfig {
+    #[serde(default)]
+    pub transport: RtspTransport,
+    /// Jitter-buffer latency, milliseconds.
+    #[serde(default = "default_latency_ms")]
+    pub latency_ms: u32,
+    /// Give up a connection attempt after this many seconds.
+    #[serde(default = "default_connect_timeout_s")]
+    pub connect_timeout_s: f64,
+    /// User name, if the camera asks for one (may also be given in the URI).
+    pub user: Option<String>,
+    /// Password; prefer `password_env` so it stays out of the file.
+    pub password: Option<String>,
+    /// Name of an environment variable holding the password.
+    pub password_env: Option<String>,
+}
+
+fn default_latency_ms() -> u32 {
+    200
+}
+fn default_connect_timeout_s() -> f64 {
+    10.0
+}
+
+impl Default for RtspConfig {
+    fn default() -> Self {
+        Self {
+            transport: RtspTransport::Auto,
+            latency_ms: default_latency_ms(),
+            connect_timeout_s: default_connect_timeout_s(),
+            user: None,
+            password: None,
+            password_env: None,
+        }
+    }
+}
+
+/// When and how often a live input is reconnected.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReconnectConfig {
+    /// Seconds without a frame after which a live input counts as down.
+    #[serde(default = "default_stall_timeout_s")]
+    pub stall_timeout_s: f64,
+    /// Delay before the first reconnection attempt, seconds.
+    #[serde(default = "default_initial_delay_s")]
+    pub initial_delay_s: f64,
+    /// Each further attempt waits this many times longer...
+    #[serde(default = "default_backoff_factor")]
+    pub factor: f64,
+    /// ...up to this many seconds.
+    #[serde(default = "default_max_delay_s")]
+    pub max_delay_s: f64,
+    /// Give up after this many failed attempts in a row (default: never).
+    pub max_attempts: Option<u32>,
+}
+
+fn default_stall_timeout_s() -> f64 {
+    20.0
+}
+fn default_initial_delay_s() -> f64 {
+    1.0
+}
+fn default_backoff_factor() -> f64 {
+    2.0
+}
+fn default_max_delay_s() -> f64 {
+    30.0
+}
+
+impl Default for ReconnectConfig {
+    fn default() -> Self {
+        Self {
+            stall_timeout_s: default_stall_timeout_s(),
+            initial_delay_s: default_initial_delay_s(),
+            factor: default_backoff_factor(),
+            max_delay_s: default_max_delay_s(),
+            max_attempts: None,
+        }
+    }
+}
