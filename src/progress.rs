@@ -39,6 +39,8 @@ pub struct Progress {
     windows_cut: AtomicU64,
     windows_done: AtomicU64,
     started: AtomicBool,
+    /// The output stage is flushing its sinks (the last step of a run).
+    flushing: AtomicBool,
     streams: Mutex<BTreeMap<String, StreamState>>,
 }
 
@@ -79,6 +81,14 @@ impl Progress {
 
     pub fn is_started(&self) -> bool {
         self.started.load(Ordering::Acquire)
+    }
+
+    pub fn set_flushing(&self, flushing: bool) {
+        self.flushing.store(flushing, Ordering::Release);
+    }
+
+    pub fn is_flushing(&self) -> bool {
+        self.flushing.load(Ordering::Acquire)
     }
 
     pub fn set_state(&self, stream: &str, state: StreamState) {

@@ -60,11 +60,15 @@ fn stuck_report(progress: &Progress) -> String {
         .filter(|(_, st)| !matches!(st, StreamState::Ended | StreamState::Failed))
         .map(|(id, st)| format!("{id} ({})", st.as_str()))
         .collect();
-    format!(
+    let mut report = format!(
         "streams not finished: [{}]; {} windows cut but not yet written",
         running.join(", "),
         s.windows_cut.saturating_sub(s.windows_done)
-    )
+    );
+    if progress.is_flushing() {
+        report.push_str("; the sinks are still flushing (e.g. an MQTT sink waiting for its broker)");
+    }
+    report
 }
 
 /// Where to reread the configuration on SIGHUP.

@@ -145,3 +145,121 @@ fn last_will_says_offline_when_the_daemon_dies() {
     // keep_alive is 10 s: the broker notices the dead TCP connection at once and sends the will.
     assert!(subscriber.collect_until(Duration::from_secs(20), &mut seen, |_, p| p == "offline"), "{seen:?}");
 }
+
+/// A CA and a server certificate for `localhost` / 127.0.0.1, made with openssl.
+fn make_certificates(dir: &Path) {
+    let run = |args: &[&str]| {
+        let out = std::process::Command::new("openssl").args(args).current_dir(dir).output().unwrap();
+        assert!(out.status.success(), "openssl {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    };
+    run(&[
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        "ca.key",
+        "-out",
+        "ca.pem",
+        "-days",
+        "2",
+        "-subj",
+        "/CN=actiond test CA",
+    ]);
+    run(&[
+        "req",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        "server.key",
+        "-out",
+        "server.csr",
+        "-subj",
+        "/CN=localhost",
+    ]);
+    std::fs::write(dir.join("ext.cnf"), "subjectAltName=DNS:localhost,IP:127.0.0.1\n").unwrap();
+    run(&[
+        "x509",
+        "-req",
+        "-in",
+        "server.csr",
+        "-CA",
+        "ca.pem",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-out",
+        "server.pem",
+        "-days",
+        "2",
+        "-extfile",
+        "ext.cnf",
+    ]);
+    // mosquitto drops root privileges before reading its key.
+    use std::os::unix::fs::PermissionsExt;
+    for f in ["server.key", "server.pem", "ca.pem"] {
+        std::fs::set_permissions(dir.join(f), std::fs::Permissions::from_mode(0o644)).unwrap();
+    }
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+}
+
+#[test]
+fn tls_to_the_broker_with_a_private_ca() {
+    let dir = tempdir();
+    make_certificates(dir.path());
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let d = dir.path().display();
+    std::fs::write(
+        dir.path().join("m.conf"),
+        format!("listener {port} 127.0.0.1\nallow_anonymous true\ncafile {d}/ca.pem\ncertfile {d}/server.pem\nkeyfile {d}/server.key\n"),
+    )
+    .unwrap();
+    let mut broker = std::process::Command::new("mosquitto")
+        .arg("-c")
+        .arg(dir.path().join("m.conf"))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    for _ in 0..100 {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // Line-buffered, or its output would be lost when it is killed.
+    let mut sub = std::process::Command::new("stdbuf")
+        // 127.0.0.1: "localhost" may resolve to ::1 first, where the broker does not listen.
+        .args(["-oL", "mosquitto_sub", "-h", "127.0.0.1", "--insecure", "-p", &port.to_string(), "--cafile"])
+        .arg(dir.path().join("ca.pem"))
+        .args(["-t", "actiond/#", "-v", "-q", "1"])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(500));
+    let video = dir.path().join("t.mp4");
+    synth_video(&video, 160, 120, 1, 33);
+    let p = write_pipeline(
+        dir.path(),
+        "tls.toml",
+        &format!(
+            "{}\n[[sinks]]\ntype = \"stdout\"\n\n[[sinks]]\ntype = \"mqtt\"\nurl = \"mqtts://localhost:{port}\"\nca_file = \"{d}/ca.pem\"\n\
+             lossless_wait_s = 20.0\n\n[[streams]]\nid = \"t\"\nuri = \"{}\"\n",
+            demo_model_table(),
+            video.display()
+        ),
+    );
+    let out = actiond(&["run", p.to_str().unwrap()]);
+    std::thread::sleep(Duration::from_millis(500));
+    sub.kill().unwrap();
+    broker.kill().unwrap();
+    broker.wait().unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let mut received = String::new();
+    std::io::Read::read_to_string(&mut sub.stdout.take().unwrap(), &mut received).unwrap();
+    let windows = events(&out).iter().filter(|e| e["type"] == "window").count();
+    let got = received.lines().filter(|l| l.starts_with("actiond/t/window ")).count();
+    assert!(windows > 10 && got == windows, "{got} of {windows} window events over TLS");
+}

@@ -242,6 +242,7 @@ pub fn run_output(
         }
     }
     reorder.drain().into_iter().for_each(|item| writer.deliver(item));
+    progress.set_flushing(true);
     for sink in writer.sinks.iter_mut() {
         if let Err(e) = sink.flush() {
             writer.summary.sink_errors += 1;
