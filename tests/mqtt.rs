@@ -254,6 +254,7 @@ fn tls_to_the_broker_with_a_private_ca() {
     let out = actiond(&["run", p.to_str().unwrap()]);
     std::thread::sleep(Duration::from_millis(500));
     sub.kill().unwrap();
+    sub.wait().unwrap();
     broker.kill().unwrap();
     broker.wait().unwrap();
     assert!(out.status.success(), "{}", stderr(&out));
