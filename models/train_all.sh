@@ -9,7 +9,7 @@ set -euo pipefail
 TRAIN_PY=${TRAIN_PY:-models/.venv-train/bin/python}
 CHECK_PY=${CHECK_PY:-models/.venv-ort/bin/python}
 WORKDIR=${WORKDIR:-/tmp/actiond-train}
-CONVLSTM_EPOCHS=${CONVLSTM_EPOCHS:-@CONVLSTM_EPOCHS@}
+CONVLSTM_EPOCHS=${CONVLSTM_EPOCHS:-8}
 mkdir -p "$WORKDIR"
 
 "$TRAIN_PY" models/train.py --workdir "$WORKDIR" --head flatten_lstm  --train-n 9600 --data-n 9600 --epochs 5

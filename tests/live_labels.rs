@@ -10,8 +10,15 @@ use std::time::Duration;
 use serde_json::Value;
 use util::*;
 
-fn pipeline(dir: &Path, model: &str, window: &str, streams: &[(&str, &str)]) -> PathBuf {
-    let mut text = format!("{model}\n[window]\n{window}\n\n[inference]\nworkers = 1\nintra_threads = 2\n");
+fn pipeline(
+    dir: &Path,
+    model: &str,
+    window: &str,
+    intra_threads: usize,
+    streams: &[(&str, &str)],
+) -> PathBuf {
+    let mut text =
+        format!("{model}\n[window]\n{window}\n\n[inference]\nworkers = 1\nintra_threads = {intra_threads}\n");
     for (id, uri) in streams {
         text.push_str(&format!(
             "\n[[streams]]\nid = \"{id}\"\nuri = \"{uri}\"\n[streams.rtsp]\ntransport = \"tcp\"\nlatency_ms = 100\n"
@@ -30,8 +37,9 @@ fn collect_until_covered(daemon: &Daemon, seen: &mut Vec<Value>, stream: &str, f
 fn windows_of(events: &[Value], stream: &str) -> Vec<Value> {
     let all: Vec<Value> =
         events.iter().filter(|e| e["stream"] == stream && e["type"] == "window").cloned().collect();
+    // Live windows may be dropped when inference falls behind: indices only grow.
     for pair in all.windows(2) {
-        assert_eq!(pair[1]["window"].as_u64().unwrap(), pair[0]["window"].as_u64().unwrap() + 1, "order");
+        assert!(pair[1]["window"].as_u64().unwrap() > pair[0]["window"].as_u64().unwrap(), "order");
     }
     all
 }
@@ -54,7 +62,7 @@ fn four_streams_rtsp_and_files_all_get_the_right_labels() {
         }
     }
     let refs: Vec<(&str, &str)> = streams.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
-    let p = pipeline(dir.path(), &demo_model_table(), "stride = 5", &refs);
+    let p = pipeline(dir.path(), &demo_model_table(), "stride = 5", 2, &refs);
     let daemon = Daemon::start(&p, &[]);
     let mut seen = Vec::new();
     for (i, (id, _)) in streams.iter().enumerate().take(2) {
@@ -84,14 +92,15 @@ fn rss_kib(pid: u32) -> u64 {
 #[test]
 fn too_slow_a_head_drops_the_oldest_windows_and_keeps_latency_and_memory_flat() {
     let dir = tempdir();
-    // 25 fps and a window every frame: 25 windows/s, more than ConvLSTM can do on these cores.
+    // 25 fps and a window every frame: 25 windows/s, more than ConvLSTM does on one thread
+    // (about 14/s here).
     let server = RtspServer::start(&["--live", "--width", "640", "--height", "480", "--fps", "25"]);
     let model = format!(
         "[model]\npath = \"{}\"\nlabels = \"{}\"\n",
         model("convlstm.onnx").display(),
         model("labels.txt").display()
     );
-    let p = pipeline(dir.path(), &model, "stride = 1", &[("cam", &server.url)]);
+    let p = pipeline(dir.path(), &model, "stride = 1", 1, &[("cam", &server.url)]);
     let daemon = Daemon::start(&p, &[]);
     let pid = daemon.pid();
     let mut seen = Vec::new();
@@ -104,7 +113,10 @@ fn too_slow_a_head_drops_the_oldest_windows_and_keeps_latency_and_memory_flat() 
     assert_eq!(code, Some(0));
     let windows = windows_of(&seen, "cam");
     assert!(windows.len() >= 10, "{} windows\n", windows.len());
-    let dropped = windows.last().unwrap()["dropped_windows"].as_u64().unwrap();
+    let last = windows.last().unwrap();
+    let dropped = last["dropped_windows"].as_u64().unwrap();
+    // Every index up to the last one was either written or counted as dropped.
+    assert_eq!(last["window"].as_u64().unwrap() + 1, windows.len() as u64 + dropped, "gaps are the drops");
     let latencies: Vec<f64> = windows.iter().map(|w| w["latency_ms"].as_f64().unwrap()).collect();
     let third = latencies.len() / 3;
     let median = |v: &[f64]| {
