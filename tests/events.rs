@@ -139,3 +139,18 @@ fn library_pipeline_can_be_stopped_and_delivers_every_window_it_cut() {
     assert_eq!(kinds.first(), Some(&"stream_up"));
     assert_eq!(kinds.last(), Some(&"stream_end"));
 }
+
+#[test]
+fn a_failing_sink_does_not_stop_the_others() {
+    let dir = tempdir();
+    let video = dir.path().join("t.mp4");
+    synth_video(&video, 160, 120, 2, 26);
+    // Every write to /dev/full fails with "no space left on device".
+    let sinks = "[[sinks]]\ntype = \"file\"\npath = \"/dev/full\"\n\n[[sinks]]\ntype = \"stdout\"\n";
+    let out = actiond(&["run", pipeline(dir.path(), &video, "", sinks).to_str().unwrap()]);
+    let windows = events(&out).iter().filter(|e| e["type"] == "window").count();
+    assert!(windows > 20, "stdout got every window despite the broken file sink: {windows}");
+    let err = stderr(&out);
+    assert!(err.contains("/dev/full") && err.contains("Sink error"), "{err}");
+    assert_clean_failure(&out, "sink errors");
+}
