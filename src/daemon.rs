@@ -277,6 +277,11 @@ impl StreamStage {
 }
 
 impl StreamHandler for StreamStage {
+    fn frames_dropped(&mut self, count: u64) {
+        tracing::warn!(stream = %self.id, count, "Decoded frames never delivered on this connection (dropped by the appsink while the stream thread was behind, or still queued when the connection ended).");
+        self.progress.metrics.frames_dropped.get_or_create(&Metrics::stream(&self.id)).inc_by(count);
+    }
+
     fn frame(&mut self, frame: Frame) {
         self.progress.frame();
         self.frames_decoded.inc();

@@ -30,6 +30,7 @@ pub struct EventLabel {
 pub struct Metrics {
     registry: Registry,
     pub frames_decoded: Family<StreamLabel, Counter>,
+    pub frames_dropped: Family<StreamLabel, Counter>,
     pub windows_inferred: Family<StreamLabel, Counter>,
     pub windows_dropped: Family<StreamLabel, Counter>,
     pub reconnects: Family<StreamLabel, Counter>,
@@ -46,6 +47,7 @@ impl Default for Metrics {
         let metrics = Self {
             registry: Registry::default(),
             frames_decoded: Family::default(),
+            frames_dropped: Family::default(),
             windows_inferred: Family::default(),
             windows_dropped: Family::default(),
             reconnects: Family::default(),

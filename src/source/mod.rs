@@ -14,7 +14,8 @@ mod frame;
 pub mod supervisor;
 mod uri;
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use gstreamer as gst;
@@ -109,6 +110,8 @@ pub struct VideoSource {
     options: SourceOptions,
     pipeline: gst::Pipeline,
     appsink: gst_app::AppSink,
+    /// Frames that reached the appsink; those not pulled were dropped by it (live inputs).
+    arrived: Arc<AtomicU64>,
 }
 
 impl VideoSource {
@@ -168,7 +171,21 @@ impl VideoSource {
                 tracing::warn!(error = %e, "Could not link the decoded video.");
             }
         });
-        Ok(Self { location, options, pipeline, appsink })
+        let arrived = Arc::new(AtomicU64::new(0));
+        let counter = arrived.clone();
+        appsink.static_pad("sink").expect("appsink has a sink pad").add_probe(
+            gst::PadProbeType::BUFFER,
+            move |_, _| {
+                counter.fetch_add(1, Ordering::Relaxed);
+                gst::PadProbeReturn::Ok
+            },
+        );
+        Ok(Self { location, options, pipeline, appsink, arrived })
+    }
+
+    /// Frames that reached the end of the pipeline so far, pulled or not.
+    pub fn arrived(&self) -> Arc<AtomicU64> {
+        self.arrived.clone()
     }
 
     /// Plays the input to its end (or until `stop` is set), calling `on_frame` for every frame

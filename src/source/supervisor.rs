@@ -59,6 +59,9 @@ pub enum StreamStatus {
 pub trait StreamHandler {
     fn frame(&mut self, frame: Frame);
     fn status(&mut self, status: StreamStatus);
+    /// A live connection ended with `count` decoded frames that were never delivered (the
+    /// appsink keeps only the newest when the stream thread falls behind).
+    fn frames_dropped(&mut self, count: u64);
 }
 
 /// Runs one input, reconnecting it if it is live.
@@ -80,7 +83,9 @@ impl Supervisor {
         loop {
             let mut frames = 0u64;
             let mut up = false;
+            let mut arrived = None;
             let result = VideoSource::new(self.location.clone(), self.options.clone()).and_then(|source| {
+                arrived = Some(source.arrived());
                 source.run(stop, |mut frame| {
                     if !up {
                         up = true;
@@ -92,6 +97,11 @@ impl Supervisor {
                 })
             });
             offset += frames;
+            let lost =
+                arrived.map_or(0, |a| a.load(std::sync::atomic::Ordering::Relaxed).saturating_sub(frames));
+            if self.options.live && lost > 0 {
+                handler.frames_dropped(lost);
+            }
             let error = match result {
                 Ok(summary) => return Ok(SourceSummary { frames: offset, stopped: summary.stopped }),
                 Err(e) if !self.options.live => return Err(e),
