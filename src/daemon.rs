@@ -283,7 +283,6 @@ impl StreamHandler for StreamStage {
     }
 
     fn frame(&mut self, frame: Frame) {
-        self.progress.frame();
         self.frames_decoded.inc();
         if let Some(window) = self.windower.push(&frame) {
             self.send_window(window);

@@ -154,11 +154,8 @@ fn validate(pipeline: &Path) -> anyhow::Result<u8> {
     let (plan, _session) = Plan::prepare(config)?;
     let mut missing = Vec::new();
     for stream in &plan.config.streams {
-        let location = actiond::source::location_of(&stream.uri);
-        if let Some(path) = location.local_path()
-            && !path.is_file()
-        {
-            missing.push(format!("stream `{}`: input {} not found", stream.id, path.display()));
+        if let Err(e) = actiond::source::location_of(&stream.uri).ensure_exists() {
+            missing.push(format!("stream `{}`: {e}", stream.id));
         }
     }
     if !missing.is_empty() {

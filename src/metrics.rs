@@ -41,54 +41,64 @@ pub struct Metrics {
     pub latency_seconds: Histogram,
 }
 
+/// Registers `metric` under `name` and returns the handle the stages update.
+fn registered<M>(registry: &mut Registry, name: &str, help: &str, metric: M) -> M
+where
+    M: prometheus_client::registry::Metric + Clone,
+{
+    registry.register(name, help, metric.clone());
+    metric
+}
+
 impl Default for Metrics {
     fn default() -> Self {
-        let mut registry = Registry::with_prefix("actiond");
-        let metrics = Self {
-            registry: Registry::default(),
-            frames_decoded: Family::default(),
-            frames_dropped: Family::default(),
-            windows_inferred: Family::default(),
-            windows_dropped: Family::default(),
-            reconnects: Family::default(),
-            stream_up: Family::default(),
-            queue_depth: Family::default(),
-            events_written: Family::default(),
+        let mut r = Registry::with_prefix("actiond");
+        let reg = &mut r;
+        Self {
+            frames_decoded: registered(reg, "frames_decoded", "Frames decoded per stream", Family::default()),
+            frames_dropped: registered(
+                reg,
+                "frames_dropped",
+                "Live frames decoded but never delivered (stream thread behind), counted per connection",
+                Family::default(),
+            ),
+            windows_inferred: registered(
+                reg,
+                "windows_inferred",
+                "Windows classified per stream",
+                Family::default(),
+            ),
+            windows_dropped: registered(
+                reg,
+                "windows_dropped",
+                "Live windows dropped before inference because it fell behind",
+                Family::default(),
+            ),
+            reconnects: registered(reg, "reconnects", "Reconnection attempts per stream", Family::default()),
+            stream_up: registered(reg, "stream_up", "1 while the stream delivers frames", Family::default()),
+            queue_depth: registered(reg, "queue_depth", "Windows waiting for a worker", Family::default()),
+            events_written: registered(
+                reg,
+                "events_written",
+                "Events handed to the sinks, by type",
+                Family::default(),
+            ),
             // 0.5 ms .. ~4 s
-            inference_seconds: Histogram::new(exponential_buckets(0.0005, 2.0, 14)),
+            inference_seconds: registered(
+                reg,
+                "inference_seconds",
+                "Time of one ONNX Runtime run (one window)",
+                Histogram::new(exponential_buckets(0.0005, 2.0, 14)),
+            ),
             // 1 ms .. ~16 s
-            latency_seconds: Histogram::new(exponential_buckets(0.001, 2.0, 15)),
-        };
-        registry.register("frames_decoded", "Frames decoded per stream", metrics.frames_decoded.clone());
-        registry.register(
-            "windows_inferred",
-            "Windows classified per stream",
-            metrics.windows_inferred.clone(),
-        );
-        registry.register(
-            "windows_dropped",
-            "Live windows dropped before inference because it fell behind",
-            metrics.windows_dropped.clone(),
-        );
-        registry.register("reconnects", "Reconnection attempts per stream", metrics.reconnects.clone());
-        registry.register("stream_up", "1 while the stream delivers frames", metrics.stream_up.clone());
-        registry.register("queue_depth", "Windows waiting for a worker", metrics.queue_depth.clone());
-        registry.register(
-            "events_written",
-            "Events handed to the sinks, by type",
-            metrics.events_written.clone(),
-        );
-        registry.register(
-            "inference_seconds",
-            "Time of one ONNX Runtime run (one window)",
-            metrics.inference_seconds.clone(),
-        );
-        registry.register(
-            "latency_seconds",
-            "Live windows: last frame's arrival to the event being written",
-            metrics.latency_seconds.clone(),
-        );
-        Self { registry, ..metrics }
+            latency_seconds: registered(
+                reg,
+                "latency_seconds",
+                "Live windows: last frame's arrival to the event being written",
+                Histogram::new(exponential_buckets(0.001, 2.0, 15)),
+            ),
+            registry: r,
+        }
     }
 }
 

@@ -93,11 +93,10 @@ impl Plan {
             frame_step: config.window.frame_step,
             tail: config.window.tail,
         };
-        let mut input_shape = match model.layout {
+        let input_shape = match model.layout {
             TensorLayout::Thwc => vec![1, length as i64, height as i64, width as i64, 3],
             TensorLayout::Cthw => vec![1, 3, length as i64, height as i64, width as i64],
         };
-        input_shape[0] = 1;
         let io = ModelIo {
             input_name: model.input().name.clone(),
             input_shape,

@@ -35,7 +35,6 @@ impl StreamState {
 pub struct Progress {
     /// Prometheus metrics, updated by the same stages.
     pub metrics: Metrics,
-    frames: AtomicU64,
     windows_cut: AtomicU64,
     windows_done: AtomicU64,
     started: AtomicBool,
@@ -47,7 +46,6 @@ pub struct Progress {
 /// A consistent-enough reading of the counters.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Snapshot {
-    pub frames: u64,
     /// Windows handed to inference.
     pub windows_cut: u64,
     /// Windows classified, failed or dropped, and handed to the sinks.
@@ -62,10 +60,6 @@ impl Snapshot {
 }
 
 impl Progress {
-    pub fn frame(&self) {
-        self.frames.fetch_add(1, Ordering::Relaxed);
-    }
-
     pub fn window_cut(&self) {
         self.windows_cut.fetch_add(1, Ordering::Relaxed);
     }
@@ -106,7 +100,6 @@ impl Progress {
 
     pub fn snapshot(&self) -> Snapshot {
         Snapshot {
-            frames: self.frames.load(Ordering::Relaxed),
             windows_cut: self.windows_cut.load(Ordering::Relaxed),
             windows_done: self.windows_done.load(Ordering::Relaxed),
         }
@@ -119,9 +112,9 @@ mod tests {
 
     #[test]
     fn stalled_only_when_waiting_work_does_not_move() {
-        let idle = Snapshot { frames: 10, windows_cut: 5, windows_done: 5 };
+        let idle = Snapshot { windows_cut: 5, windows_done: 5 };
         assert!(!idle.stalled_since(&idle), "nothing waiting is not a stall (e.g. a camera is down)");
-        let waiting = Snapshot { frames: 10, windows_cut: 8, windows_done: 5 };
+        let waiting = Snapshot { windows_cut: 8, windows_done: 5 };
         assert!(waiting.stalled_since(&waiting));
         let moving = Snapshot { windows_done: 6, ..waiting };
         assert!(!moving.stalled_since(&waiting));

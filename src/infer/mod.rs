@@ -72,15 +72,11 @@ impl InferencePool {
             let (depth_files, depth_live) = (lossless.clone(), lossy.clone());
             let handle = std::thread::Builder::new().name(format!("infer-{n}")).spawn(move || {
                 let metrics = &progress.metrics;
+                let files_gauge = metrics.queue_depth.get_or_create(&QueueLabel { queue: "files" }).clone();
+                let live_gauge = metrics.queue_depth.get_or_create(&QueueLabel { queue: "live" }).clone();
                 let mut work = |window: Window| {
-                    metrics
-                        .queue_depth
-                        .get_or_create(&QueueLabel { queue: "files" })
-                        .set(depth_files.len() as i64);
-                    metrics
-                        .queue_depth
-                        .get_or_create(&QueueLabel { queue: "live" })
-                        .set(depth_live.len() as i64);
+                    files_gauge.set(depth_files.len() as i64);
+                    live_gauge.set(depth_live.len() as i64);
                     let started = std::time::Instant::now();
                     let outcome = classify(&mut session, &io, &window);
                     metrics.inference_seconds.observe(started.elapsed().as_secs_f64());

@@ -27,6 +27,7 @@ use crate::infer::Prediction;
 use crate::metrics::{EventLabel, Metrics};
 use crate::progress::Progress;
 use crate::window::WindowMeta;
+use prometheus_client::metrics::counter::Counter;
 
 /// Why a sink could not take an event.
 #[derive(Debug, thiserror::Error)]
@@ -101,10 +102,12 @@ pub struct OutputSettings {
     pub events: EventsConfig,
 }
 
-/// Smoothing and action state of one stream.
+/// Smoothing and action state of one stream, and its metric handles.
 struct StreamEvents {
     smoother: Smoother,
     detector: ActionDetector,
+    windows_inferred: Counter,
+    windows_dropped: Counter,
 }
 
 /// Turns released items into events and writes them to every sink.
@@ -124,18 +127,24 @@ impl<'a> Writer<'a> {
     }
 
     fn stream(&mut self, id: &str) -> &mut StreamEvents {
-        let ev = &self.settings.events;
-        let rules = ActionRules {
-            on_threshold: ev.on_threshold,
-            off_threshold: ev.off_threshold,
-            min_windows: ev.min_windows,
-            ignored: self.ignored.clone(),
-        };
-        let labels = &self.settings.labels;
-        self.streams.entry(id.to_owned()).or_insert_with(|| StreamEvents {
-            smoother: Smoother::new(ev.average),
-            detector: ActionDetector::new(id, labels, rules),
-        })
+        if !self.streams.contains_key(id) {
+            let ev = &self.settings.events;
+            let rules = ActionRules {
+                on_threshold: ev.on_threshold,
+                off_threshold: ev.off_threshold,
+                min_windows: ev.min_windows,
+                ignored: self.ignored.clone(),
+            };
+            let label = Metrics::stream(id);
+            let state = StreamEvents {
+                smoother: Smoother::new(ev.average),
+                detector: ActionDetector::new(id, &self.settings.labels, rules),
+                windows_inferred: self.metrics.windows_inferred.get_or_create(&label).clone(),
+                windows_dropped: self.metrics.windows_dropped.get_or_create(&label).clone(),
+            };
+            self.streams.insert(id.to_owned(), state);
+        }
+        self.streams.get_mut(id).expect("inserted above")
     }
 
     fn wants(&self, mode: EventMode) -> bool {
@@ -153,7 +162,7 @@ impl<'a> Writer<'a> {
             }
             Released::Dropped(meta) => {
                 *self.summary.dropped_windows.entry(meta.stream.to_string()).or_default() += 1;
-                self.metrics.windows_dropped.get_or_create(&Metrics::stream(&meta.stream)).inc();
+                self.stream(&meta.stream).windows_dropped.inc();
             }
             Released::Status(status) => {
                 if matches!(status.kind, "stream_down" | "stream_end" | "stream_failed") {
@@ -179,7 +188,6 @@ impl<'a> Writer<'a> {
                 Some(self.summary.dropped_windows.get(&*meta.stream).copied().unwrap_or(0));
         }
         self.summary.windows += 1;
-        self.metrics.windows_inferred.get_or_create(&Metrics::stream(&meta.stream)).inc();
         let times = WindowTimes {
             window: meta.index,
             start_s: event.start_s,
@@ -188,6 +196,7 @@ impl<'a> Writer<'a> {
             end_utc: event.end_utc.clone(),
         };
         let state = self.stream(&meta.stream);
+        state.windows_inferred.inc();
         let smoothed = state.smoother.push(probabilities);
         let actions = state.detector.on_window(&times, &smoothed);
         event.set_smoothed(&smoothed, &settings.labels);

@@ -33,7 +33,7 @@ struct Message {
 
 /// Counters shared with the client threads.
 #[derive(Debug, Default)]
-struct Progress {
+struct Delivery {
     /// Acknowledgements received (QoS 1/2), in publish order.
     acknowledged: AtomicU64,
     /// Messages handed to the client and not yet acknowledged.
@@ -57,7 +57,7 @@ pub struct MqttSink {
     oldest: Receiver<Message>,
     live: HashSet<String>,
     lossless_wait: Duration,
-    progress: Arc<Progress>,
+    progress: Arc<Delivery>,
     closing: Arc<AtomicBool>,
     threads: Vec<JoinHandle<()>>,
 }
@@ -126,7 +126,7 @@ impl MqttSink {
         }
         let (client, mut connection) = Client::new(options, 64);
         let (buffer, queue) = bounded::<Message>(config.buffer.max(1));
-        let progress = Arc::new(Progress::default());
+        let progress = Arc::new(Delivery::default());
         let closing = Arc::new(AtomicBool::new(false));
         let url = config.url.clone();
 

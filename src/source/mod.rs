@@ -117,11 +117,7 @@ pub struct VideoSource {
 impl VideoSource {
     /// Builds the pipeline for `location`.
     pub fn new(location: SourceLocation, options: SourceOptions) -> Result<Self, SourceError> {
-        if let Some(path) = location.local_path()
-            && !path.is_file()
-        {
-            return Err(SourceError::NotFound { input: location.display().to_owned() });
-        }
+        location.ensure_exists()?;
         let fail = |reason: String| SourceError::Pipeline { input: location.display().to_owned(), reason };
         let make = |factory: &str| {
             gst::ElementFactory::make(factory).build().map_err(|e| {

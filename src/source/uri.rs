@@ -3,6 +3,8 @@
 
 use std::path::{Path, PathBuf};
 
+use super::SourceError;
+
 /// A parsed stream location.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SourceLocation {
@@ -25,6 +27,14 @@ impl SourceLocation {
     /// The file behind the location, if it is local.
     pub fn local_path(&self) -> Option<&Path> {
         self.path.as_deref()
+    }
+
+    /// Fails with [`SourceError::NotFound`] when the input is a local file that does not exist.
+    pub fn ensure_exists(&self) -> Result<(), SourceError> {
+        match self.local_path() {
+            Some(path) if !path.is_file() => Err(SourceError::NotFound { input: self.display.clone() }),
+            _ => Ok(()),
+        }
     }
 
     /// Whether the URI's scheme is RTSP.
