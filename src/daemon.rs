@@ -170,7 +170,7 @@ pub fn run(
     let env = runtime::environment(inference.onnxruntime.as_deref())?;
     let mut sessions = vec![first_session];
     for _ in 1..inference.workers {
-        sessions.push(runtime::open_session(&env, &plan.config.model.path, inference.intra_threads)?);
+        sessions.push(runtime::open_session(&env, &plan.model.path, inference.intra_threads)?);
     }
     let queues = WindowQueues::new(inference.queue, inference.live_queue);
     let (output_tx, output_rx) = bounded(inference.queue * 4 + 64);
@@ -282,10 +282,16 @@ impl StreamHandler for StreamStage {
         self.progress.metrics.frames_dropped.get_or_create(&Metrics::stream(&self.id)).inc_by(count);
     }
 
-    fn frame(&mut self, frame: Frame) {
+    fn frame(&mut self, frame: &Frame) {
         self.frames_decoded.inc();
-        if let Some(window) = self.windower.push(&frame) {
-            self.send_window(window);
+        match self.windower.push(frame) {
+            Ok(Some(window)) => self.send_window(window),
+            Ok(None) => {}
+            Err(e) => {
+                tracing::error!(stream = %self.id, frame = frame.index, error = %e,
+                    "The encoder failed on a frame; no window will span it.");
+                self.progress.metrics.encoder_failures.get_or_create(&Metrics::stream(&self.id)).inc();
+            }
         }
     }
 
@@ -333,14 +339,14 @@ fn spawn_stream(
     first_index: u64,
 ) -> Result<StreamThread, Error> {
     let thread_id = stream.id.clone();
+    let features = plan.frame_features()?;
     let handle = std::thread::Builder::new()
         .name(format!("stream-{}", stream.id))
         .spawn(move || {
             let live = stream.is_live();
             let id: Arc<str> = stream.id.as_str().into();
             let windower =
-                Windower::new(id.clone(), plan.geometry, plan.model.layout, plan.preprocessor.clone(), live)
-                    .with_first_index(first_index);
+                Windower::new(id.clone(), plan.geometry, features, live).with_first_index(first_index);
             let frames_decoded = progress.metrics.frames_decoded.get_or_create(&Metrics::stream(&id)).clone();
             let mut stage =
                 StreamStage { id: id.clone(), windower, windows, output, progress, frames_decoded };

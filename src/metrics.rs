@@ -32,6 +32,7 @@ pub struct Metrics {
     pub frames_decoded: Family<StreamLabel, Counter>,
     pub frames_dropped: Family<StreamLabel, Counter>,
     pub windows_inferred: Family<StreamLabel, Counter>,
+    pub encoder_failures: Family<StreamLabel, Counter>,
     pub windows_dropped: Family<StreamLabel, Counter>,
     pub reconnects: Family<StreamLabel, Counter>,
     pub stream_up: Family<StreamLabel, Gauge>,
@@ -66,6 +67,12 @@ impl Default for Metrics {
                 reg,
                 "windows_inferred",
                 "Windows classified per stream",
+                Family::default(),
+            ),
+            encoder_failures: registered(
+                reg,
+                "encoder_failures",
+                "Frames a two-stage model's encoder failed on (no window spans them)",
                 Family::default(),
             ),
             windows_dropped: registered(

@@ -5,12 +5,13 @@ use std::sync::Arc;
 
 use ort::session::Session;
 
-use crate::config::{LayoutChoice, PipelineConfig};
+use crate::config::{LayoutChoice, ModelFiles, PipelineConfig};
 use crate::error::Error;
+use crate::infer::FrameEncoder;
 use crate::infer::{ModelIo, runtime};
-use crate::model::{ModelError, ModelInfo, PreprocessSettings, Preprocessor, load_labels};
+use crate::model::{EncoderInfo, ModelError, ModelInfo, PreprocessSettings, Preprocessor, load_labels};
 use crate::source::FrameFormat;
-use crate::window::{TensorLayout, WindowGeometry};
+use crate::window::{FrameFeatures, TensorLayout, WindowGeometry};
 
 /// Everything the stages need, derived from a config and its model.
 pub struct Plan {
@@ -27,17 +28,46 @@ impl Plan {
     /// Loads the model and labels and checks them against the config. Returns the session
     /// opened for introspection so the first worker can reuse it.
     pub fn prepare(config: PipelineConfig) -> Result<(Self, Session), Error> {
+        let files = config.model.files().map_err(|message| config.error(message))?;
         let env = runtime::environment(config.inference.onnxruntime.as_deref())?;
-        let session = runtime::open_session(&env, &config.model.path, config.inference.intra_threads)?;
+        let session = runtime::open_session(&env, files.classifier(), config.inference.intra_threads)?;
         let forced = match config.model.layout {
             LayoutChoice::Auto => None,
             LayoutChoice::Nthwc => Some(TensorLayout::Thwc),
             LayoutChoice::Ncthw => Some(TensorLayout::Cthw),
         };
-        let model = ModelInfo::from_session(&config.model.path, &session, forced)?;
+        let model = match &files {
+            ModelFiles::Whole(path) => ModelInfo::from_session(path, &session, forced)?,
+            ModelFiles::TwoStage { encoder, head } => {
+                let encoder_session = runtime::open_session(&env, encoder, 1)?;
+                let encoder = EncoderInfo::from_session(encoder, &encoder_session, forced)?;
+                ModelInfo::from_head(head, &session, encoder)?
+            }
+        };
         let labels = load_labels(&config.model.labels)?;
         let plan = Self::from_parts(config, model, labels)?;
         Ok((plan, session))
+    }
+
+    /// What one stream's ring holds: converted pixels, or embeddings from the stream's own
+    /// encoder session (two-stage models).
+    pub fn frame_features(&self) -> Result<FrameFeatures, Error> {
+        let Some(encoder) = &self.model.encoder else {
+            return Ok(FrameFeatures::Pixels {
+                preprocessor: self.preprocessor.clone(),
+                layout: self.model.layout,
+            });
+        };
+        let env = runtime::environment(self.config.inference.onnxruntime.as_deref())?;
+        let session = runtime::open_session(&env, &encoder.path, self.config.inference.encoder_threads)?;
+        let format = self.frame_format;
+        Ok(FrameFeatures::Embeddings(FrameEncoder::new(
+            session,
+            encoder,
+            self.preprocessor.clone(),
+            format.height,
+            format.width,
+        )))
     }
 
     fn from_parts(config: PipelineConfig, model: ModelInfo, labels: Vec<String>) -> Result<Self, Error> {
@@ -93,9 +123,10 @@ impl Plan {
             frame_step: config.window.frame_step,
             tail: config.window.tail,
         };
-        let input_shape = match model.layout {
-            TensorLayout::Thwc => vec![1, length as i64, height as i64, width as i64, 3],
-            TensorLayout::Cthw => vec![1, 3, length as i64, height as i64, width as i64],
+        let input_shape = match (&model.encoder, model.layout) {
+            (Some(encoder), _) => vec![1, length as i64, encoder.dim as i64],
+            (None, TensorLayout::Thwc) => vec![1, length as i64, height as i64, width as i64, 3],
+            (None, TensorLayout::Cthw) => vec![1, 3, length as i64, height as i64, width as i64],
         };
         let io = ModelIo {
             input_name: model.input().name.clone(),

@@ -9,7 +9,7 @@ use actiond::config::{ChannelOrder, OutputKind, TailPolicy};
 use actiond::infer::{ModelIo, classify, runtime};
 use actiond::model::{ModelInfo, PreprocessSettings, Preprocessor};
 use actiond::source::Frame;
-use actiond::window::{WindowGeometry, Windower};
+use actiond::window::{FrameFeatures, WindowGeometry, Windower};
 use util::*;
 
 #[test]
@@ -36,7 +36,8 @@ fn every_shipped_model_matches_python_onnxruntime() {
             h,
         ));
         let geometry = WindowGeometry { length: t, stride: t, frame_step: 1, tail: TailPolicy::Drop };
-        let mut windower = Windower::new("ref".into(), geometry, info.layout, preprocessor, false);
+        let features = FrameFeatures::Pixels { preprocessor, layout: info.layout };
+        let mut windower = Windower::new("ref".into(), geometry, features, false);
         let frame_bytes = h * w * 3;
         let window = (0..t)
             .filter_map(|i| {
@@ -48,6 +49,7 @@ fn every_shipped_model_matches_python_onnxruntime() {
                     arrival: std::time::Instant::now(),
                     wall: std::time::SystemTime::now(),
                 })
+                .unwrap()
             })
             .next()
             .expect("T frames make one window");

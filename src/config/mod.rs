@@ -105,8 +105,14 @@ pub enum OutputKind {
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ModelConfig {
-    /// ONNX file of the head.
-    pub path: PathBuf,
+    /// ONNX file of the whole model (`[N,T,H,W,C]` or `[N,C,T,H,W]` → `[N,classes]`).
+    /// Give either this or `encoder` and `head`.
+    pub path: Option<PathBuf>,
+    /// Two-stage form: per-frame encoder (`[N,H,W,C]` or `[N,C,H,W]` → `[N,D]`). The ring then
+    /// holds embeddings, so each frame is encoded once however much the windows overlap.
+    pub encoder: Option<PathBuf>,
+    /// Two-stage form: temporal head over T embeddings (`[N,T,D]` → `[N,classes]`).
+    pub head: Option<PathBuf>,
     /// Text file with one class label per line, in output order.
     pub labels: PathBuf,
     /// Input layout; `auto` detects `[N,T,H,W,C]` or `[N,C,T,H,W]` from the shape.
@@ -131,6 +137,44 @@ pub struct ModelConfig {
     pub height: Option<u32>,
     /// Frame width, required only when the model's width is dynamic.
     pub width: Option<u32>,
+}
+
+/// The ONNX files of a model, in one of its two forms.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ModelFiles {
+    /// One model from window to classes.
+    Whole(PathBuf),
+    /// A per-frame encoder and a temporal head over its embeddings.
+    TwoStage { encoder: PathBuf, head: PathBuf },
+}
+
+impl ModelFiles {
+    /// The file whose output is the class vector.
+    pub fn classifier(&self) -> &Path {
+        match self {
+            ModelFiles::Whole(path) => path,
+            ModelFiles::TwoStage { head, .. } => head,
+        }
+    }
+}
+
+impl ModelConfig {
+    /// Which form the model is given in; exactly one must be configured.
+    pub fn files(&self) -> Result<ModelFiles, String> {
+        match (&self.path, &self.encoder, &self.head) {
+            (Some(path), None, None) => Ok(ModelFiles::Whole(path.clone())),
+            (None, Some(encoder), Some(head)) => {
+                Ok(ModelFiles::TwoStage { encoder: encoder.clone(), head: head.clone() })
+            }
+            (Some(_), _, _) => Err("`model`: give either `path` (a whole model) or `encoder` and `head` \
+                 (a two-stage model), not both"
+                .into()),
+            (None, None, None) => Err("`model`: set `path` (a whole model) or `encoder` and `head` \
+                 (a two-stage model)"
+                .into()),
+            (None, _, _) => Err("`model`: a two-stage model needs both `encoder` and `head`".into()),
+        }
+    }
 }
 
 fn default_scale() -> f32 {
@@ -210,6 +254,10 @@ pub struct InferenceConfig {
     /// Intra-op threads per session.
     #[serde(default = "one")]
     pub intra_threads: usize,
+    /// Intra-op threads of each stream's frame encoder (two-stage models only). The encoder runs
+    /// on its stream's thread, next to GStreamer's decoding threads.
+    #[serde(default = "one")]
+    pub encoder_threads: usize,
     /// Windows of files that may wait for a worker before their decoders are held back.
     #[serde(default = "default_queue")]
     pub queue: usize,
@@ -233,6 +281,7 @@ impl Default for InferenceConfig {
         Self {
             workers: 1,
             intra_threads: 1,
+            encoder_threads: 1,
             queue: default_queue(),
             live_queue: default_live_queue(),
             onnxruntime: None,
@@ -352,6 +401,7 @@ impl PipelineConfig {
             ("window.frame_step", self.window.frame_step),
             ("inference.workers", self.inference.workers),
             ("inference.intra_threads", self.inference.intra_threads),
+            ("inference.encoder_threads", self.inference.encoder_threads),
             ("inference.queue", self.inference.queue),
             ("inference.live_queue", self.inference.live_queue),
             ("output.top_k", self.output.top_k),
@@ -387,6 +437,7 @@ impl PipelineConfig {
                 }
             }
         }
+        self.model.files()?;
         if !(self.model.scale.is_finite() && self.model.scale != 0.0) {
             return Err("`model.scale`: must be a finite non-zero number".into());
         }
@@ -426,7 +477,11 @@ impl PipelineConfig {
                 *p = base.join(&*p);
             }
         };
-        resolve(&mut self.model.path);
+        for model in
+            [&mut self.model.path, &mut self.model.encoder, &mut self.model.head].into_iter().flatten()
+        {
+            resolve(model);
+        }
         resolve(&mut self.model.labels);
         if let Some(lib) = self.inference.onnxruntime.as_mut() {
             resolve(lib);
@@ -472,7 +527,7 @@ mod tests {
         let file = write(MINIMAL);
         let cfg = PipelineConfig::load(file.path()).unwrap();
         let dir = file.path().parent().unwrap();
-        assert_eq!(cfg.model.path, dir.join("m.onnx"));
+        assert_eq!(cfg.model.path, Some(dir.join("m.onnx")));
         assert_eq!(cfg.streams[0].uri, dir.join("video.mp4").to_string_lossy());
         assert_eq!(cfg.window.frame_step, 1);
         assert_eq!(cfg.window.tail, TailPolicy::Drop);
@@ -515,5 +570,29 @@ mod tests {
     fn missing_file_is_named() {
         let err = PipelineConfig::load(Path::new("/nonexistent/p.toml")).unwrap_err();
         assert!(err.to_string().contains("/nonexistent/p.toml"));
+    }
+
+    #[test]
+    fn two_stage_model_resolves_both_files() {
+        let file = write(&MINIMAL.replace("path = \"m.onnx\"", "encoder = \"e.onnx\"\nhead = \"h.onnx\""));
+        let cfg = PipelineConfig::load(file.path()).unwrap();
+        let dir = file.path().parent().unwrap();
+        assert_eq!(
+            cfg.model.files(),
+            Ok(ModelFiles::TwoStage { encoder: dir.join("e.onnx"), head: dir.join("h.onnx") })
+        );
+    }
+
+    #[test]
+    fn model_forms_must_not_mix_or_be_half_given() {
+        for (model, expected) in [
+            ("path = \"m.onnx\"\nhead = \"h.onnx\"", "not both"),
+            ("encoder = \"e.onnx\"", "needs both"),
+            ("", "set `path`"),
+        ] {
+            let file = write(&MINIMAL.replace("path = \"m.onnx\"", model));
+            let err = PipelineConfig::load(file.path()).unwrap_err().to_string();
+            assert!(err.contains(expected), "{model}: {err}");
+        }
     }
 }

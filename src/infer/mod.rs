@@ -4,6 +4,7 @@
 //! windows from a bounded channel shared by all streams. Workers finish out of order; the output
 //! stage puts each stream's predictions back in window order.
 
+mod encoder;
 mod queue;
 pub mod runtime;
 mod scores;
@@ -22,6 +23,7 @@ use crate::output::StageMessage;
 use crate::progress::Progress;
 use crate::window::{Window, WindowMeta};
 
+pub use encoder::FrameEncoder;
 pub use queue::{WindowQueues, WindowSender};
 pub use scores::to_probabilities;
 
@@ -124,7 +126,7 @@ impl InferencePool {
 /// Runs one window through a session and returns class probabilities.
 pub fn classify(session: &mut Session, io: &ModelIo, window: &Window) -> Result<Vec<f32>, InferError> {
     let run = |e: ort::Error| InferError::Run(e.to_string());
-    let input = TensorRef::from_array_view((io.input_shape.clone(), window.data.as_slice())).map_err(run)?;
+    let input = TensorRef::from_array_view((io.input_shape.clone(), &*window.data)).map_err(run)?;
     let outputs = session.run(ort::inputs![io.input_name.as_str() => input]).map_err(run)?;
     let (_, raw) = outputs[0].try_extract_tensor::<f32>().map_err(run)?;
     if raw.len() != io.classes {

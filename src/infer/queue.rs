@@ -77,7 +77,7 @@ mod tests {
     use crate::window::WindowMeta;
 
     fn window(index: u64) -> Window {
-        Window { meta: WindowMeta::placeholder("cam", index), data: Vec::new() }
+        Window { meta: WindowMeta::placeholder("cam", index), data: crate::window::WindowData::empty() }
     }
 
     #[test]

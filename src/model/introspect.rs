@@ -30,10 +30,28 @@ pub struct ModelInfo {
     pub width: Option<usize>,
     /// Width of the output vector, if fixed by the model.
     pub classes: Option<usize>,
+    /// The per-frame encoder, when the model is given as an encoder and a temporal head; the
+    /// fields above then describe the head (with the frame size taken from the encoder).
+    pub encoder: Option<EncoderInfo>,
+}
+
+/// What actiond needs to know about the per-frame encoder of a two-stage model.
+#[derive(Debug, Clone)]
+pub struct EncoderInfo {
+    pub path: PathBuf,
+    pub input: TensorDescription,
+    /// How one frame is laid out: `Thwc` means `[H,W,C]`, `Cthw` means `[C,H,W]`.
+    pub layout: TensorLayout,
+    pub height: Option<usize>,
+    pub width: Option<usize>,
+    /// Length of one embedding (D).
+    pub dim: usize,
 }
 
 /// The accepted input shapes, for error messages.
 const ACCEPTED: &str = "[N,T,H,W,3] (Keras) or [N,C=3,T,H,W] (PyTorch), N dynamic or 1, float32";
+/// The accepted encoder input shapes, for error messages.
+const ACCEPTED_ENCODER: &str = "[N,H,W,3] or [N,C=3,H,W], N dynamic, float32";
 
 fn fixed(dim: i64) -> Option<usize> {
     (dim > 0).then_some(dim as usize)
@@ -85,6 +103,72 @@ pub fn describe_session(session: &Session) -> (Vec<TensorDescription>, Vec<Tenso
     )
 }
 
+/// The one float32 input of a session, or why there is not exactly one.
+fn single_float_input(path: &Path, session: &Session, what: &str) -> Result<TensorDescription, ModelError> {
+    let unsupported = |reason: String| ModelError::Unsupported { path: path.to_owned(), reason };
+    let (inputs, _) = describe_session(session);
+    let [input] = inputs.as_slice() else {
+        return Err(unsupported(format!("expected exactly one input ({what}), found {}", inputs.len())));
+    };
+    if input.element_type != "float32" {
+        return Err(unsupported(format!(
+            "input `{}` is {}, expected float32",
+            input.name, input.element_type
+        )));
+    }
+    Ok(input.clone())
+}
+
+/// Checks that the first output is `[N,width]` of float32 and returns the width if fixed.
+fn vector_output(path: &Path, session: &Session, what: &str) -> Result<Option<usize>, ModelError> {
+    let (_, outputs) = describe_session(session);
+    let unsupported = |reason: String| ModelError::Unsupported { path: path.to_owned(), reason };
+    let output = outputs.first().ok_or_else(|| unsupported("the model has no output".into()))?;
+    if output.shape.len() != 2 || output.element_type != "float32" {
+        return Err(unsupported(format!(
+            "output `{}` has shape {} of {}; expected [N,{what}] of float32",
+            output.name,
+            show(&output.shape),
+            output.element_type
+        )));
+    }
+    Ok(fixed(output.shape[1]))
+}
+
+impl EncoderInfo {
+    /// Introspects a per-frame encoder. `forced` is the configured layout, if not `auto`
+    /// (`nthwc` stands for `[N,H,W,C]` here, `ncthw` for `[N,C,H,W]`).
+    pub fn from_session(
+        path: &Path,
+        session: &Session,
+        forced: Option<TensorLayout>,
+    ) -> Result<Self, ModelError> {
+        let unsupported = |reason: String| ModelError::Unsupported { path: path.to_owned(), reason };
+        let input = single_float_input(path, session, "one frame")?;
+        let s = &input.shape;
+        let describe =
+            || format!("encoder input shape {} is not supported; accepted: {ACCEPTED_ENCODER}", show(s));
+        if s.len() != 4 || s[0] > 1 {
+            return Err(unsupported(describe()));
+        }
+        let layout = match forced {
+            Some(TensorLayout::Thwc) if matches!(s[3], 3 | -1) => TensorLayout::Thwc,
+            Some(TensorLayout::Cthw) if matches!(s[1], 3 | -1) => TensorLayout::Cthw,
+            Some(_) => return Err(unsupported(format!("{} for the configured layout", describe()))),
+            None if s[3] == 3 => TensorLayout::Thwc,
+            None if s[1] == 3 => TensorLayout::Cthw,
+            None => return Err(unsupported(describe())),
+        };
+        let (height, width) = match layout {
+            TensorLayout::Thwc => (fixed(s[1]), fixed(s[2])),
+            TensorLayout::Cthw => (fixed(s[2]), fixed(s[3])),
+        };
+        let dim = vector_output(path, session, "D")?
+            .ok_or_else(|| unsupported("the embedding length (output dimension 1) must be fixed".into()))?;
+        Ok(Self { path: path.to_owned(), input, layout, height, width, dim })
+    }
+}
+
 impl ModelInfo {
     /// Introspects a loaded session. `forced` is the configured layout, if not `auto`.
     pub fn from_session(
@@ -93,44 +177,60 @@ impl ModelInfo {
         forced: Option<TensorLayout>,
     ) -> Result<Self, ModelError> {
         let unsupported = |reason: String| ModelError::Unsupported { path: path.to_owned(), reason };
-        let inputs: Vec<_> = session.inputs().iter().map(|o| describe(o.name(), o.dtype())).collect();
-        let outputs: Vec<_> = session.outputs().iter().map(|o| describe(o.name(), o.dtype())).collect();
-        let [input] = inputs.as_slice() else {
-            return Err(unsupported(format!(
-                "expected exactly one input (the video window), found {}",
-                inputs.len()
-            )));
-        };
-        if input.element_type != "float32" {
-            return Err(unsupported(format!(
-                "input `{}` is {}, expected float32",
-                input.name, input.element_type
-            )));
-        }
+        let input = single_float_input(path, session, "the video window")?;
         let layout = detect_layout(&input.shape, forced).map_err(&unsupported)?;
         let s = &input.shape;
         let (time, height, width) = match layout {
             TensorLayout::Thwc => (fixed(s[1]), fixed(s[2]), fixed(s[3])),
             TensorLayout::Cthw => (fixed(s[2]), fixed(s[3]), fixed(s[4])),
         };
-        let output = outputs.first().ok_or_else(|| unsupported("the model has no output".into()))?;
-        if output.shape.len() != 2 || output.element_type != "float32" {
-            return Err(unsupported(format!(
-                "output `{}` has shape {} of {}; expected [N,classes] of float32",
-                output.name,
-                show(&output.shape),
-                output.element_type
-            )));
-        }
+        let classes = vector_output(path, session, "classes")?;
+        let (inputs, outputs) = describe_session(session);
         Ok(Self {
             path: path.to_owned(),
-            classes: fixed(output.shape[1]),
+            classes,
             inputs,
             outputs,
             layout,
             time,
             height,
             width,
+            encoder: None,
+        })
+    }
+
+    /// Introspects the temporal head of a two-stage model (`[N,T,D]` → `[N,classes]`) and joins
+    /// it to its encoder.
+    pub fn from_head(path: &Path, session: &Session, encoder: EncoderInfo) -> Result<Self, ModelError> {
+        let unsupported = |reason: String| ModelError::Unsupported { path: path.to_owned(), reason };
+        let input = single_float_input(path, session, "the embedding sequence")?;
+        let s = &input.shape;
+        if s.len() != 3 || s[0] > 1 {
+            return Err(unsupported(format!(
+                "head input shape {} is not supported; accepted: [N,T,D], N dynamic, float32",
+                show(s)
+            )));
+        }
+        if s[2] > 0 && s[2] as usize != encoder.dim {
+            return Err(unsupported(format!(
+                "the head takes embeddings of {} values but encoder {} makes {}",
+                s[2],
+                encoder.path.display(),
+                encoder.dim
+            )));
+        }
+        let classes = vector_output(path, session, "classes")?;
+        let (inputs, outputs) = describe_session(session);
+        Ok(Self {
+            path: path.to_owned(),
+            classes,
+            inputs,
+            outputs,
+            layout: TensorLayout::Thwc,
+            time: fixed(s[1]),
+            height: encoder.height,
+            width: encoder.width,
+            encoder: Some(encoder),
         })
     }
 

@@ -24,10 +24,21 @@ pub struct Frame {
 }
 
 /// Turns samples into numbered frames, filling in missing timestamps from the frame rate.
-#[derive(Debug, Default)]
+/// The same `Frame` is refilled for every sample, so reading allocates nothing after the first.
+#[derive(Debug)]
 pub(super) struct FrameReader {
     next_index: u64,
     next_pts_ns: u64,
+    frame: Frame,
+}
+
+impl Default for FrameReader {
+    fn default() -> Self {
+        let now = (Instant::now(), SystemTime::now());
+        let frame =
+            Frame { index: 0, pts_ns: 0, duration_ns: 0, pixels: Vec::new(), arrival: now.0, wall: now.1 };
+        Self { next_index: 0, next_pts_ns: 0, frame }
+    }
 }
 
 impl FrameReader {
@@ -35,7 +46,8 @@ impl FrameReader {
         self.next_index
     }
 
-    pub fn read(&mut self, sample: &gst::Sample) -> Result<Frame, String> {
+    /// Reads one sample into the reader's frame, valid until the next call.
+    pub fn read(&mut self, sample: &gst::Sample) -> Result<&mut Frame, String> {
         let buffer = sample.buffer().ok_or("a sample without a buffer")?;
         let caps = sample.caps().ok_or("a sample without caps")?;
         let info = gst_video::VideoInfo::from_caps(caps).map_err(|e| e.to_string())?;
@@ -45,7 +57,8 @@ impl FrameReader {
         let stride = video.plane_stride()[0] as usize;
         let data = video.plane_data(0).map_err(|e| e.to_string())?;
         let row = width * 3;
-        let mut pixels = Vec::with_capacity(row * height);
+        let pixels = &mut self.frame.pixels;
+        pixels.clear();
         for y in 0..height {
             pixels.extend_from_slice(&data[y * stride..y * stride + row]);
         }
@@ -58,14 +71,12 @@ impl FrameReader {
         let stream_time = |pts: gst::ClockTime| segment.and_then(|s| s.to_stream_time(pts)).unwrap_or(pts);
         let pts_ns = buffer.pts().map_or(self.next_pts_ns, |t| stream_time(t).nseconds());
         let duration_ns = buffer.duration().map_or(nominal_ns, |d| d.nseconds());
-        let frame = Frame {
-            index: self.next_index,
-            pts_ns,
-            duration_ns,
-            pixels,
-            arrival: Instant::now(),
-            wall: SystemTime::now(),
-        };
+        let frame = &mut self.frame;
+        frame.index = self.next_index;
+        frame.pts_ns = pts_ns;
+        frame.duration_ns = duration_ns;
+        frame.arrival = Instant::now();
+        frame.wall = SystemTime::now();
         self.next_index += 1;
         self.next_pts_ns = pts_ns + duration_ns;
         Ok(frame)

@@ -185,13 +185,13 @@ impl VideoSource {
     }
 
     /// Plays the input to its end (or until `stop` is set), calling `on_frame` for every frame
-    /// in decode order. For files, blocking in `on_frame` holds the decoder back; nothing is
+    /// in decode order (the frame is reused for the next one). For files, blocking in `on_frame` holds the decoder back; nothing is
     /// dropped. A live input fails with [`SourceError::Stalled`] after the stall timeout without
     /// a frame, and with [`SourceError::Ended`] at end of stream.
     pub fn run(
         self,
         stop: &AtomicBool,
-        mut on_frame: impl FnMut(Frame),
+        mut on_frame: impl FnMut(&mut Frame),
     ) -> Result<SourceSummary, SourceError> {
         let result = self.play(stop, &mut on_frame);
         // Errors here cannot change the outcome: the pipeline is being thrown away.
@@ -202,7 +202,7 @@ impl VideoSource {
     fn play(
         &self,
         stop: &AtomicBool,
-        on_frame: &mut impl FnMut(Frame),
+        on_frame: &mut impl FnMut(&mut Frame),
     ) -> Result<SourceSummary, SourceError> {
         let input = self.location.display().to_owned();
         let bus = self.pipeline.bus().expect("a pipeline has a bus");

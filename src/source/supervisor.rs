@@ -57,7 +57,7 @@ pub enum StreamStatus {
 
 /// Receives what a supervised stream produces.
 pub trait StreamHandler {
-    fn frame(&mut self, frame: Frame);
+    fn frame(&mut self, frame: &Frame);
     fn status(&mut self, status: StreamStatus);
     /// A live connection ended with `count` decoded frames that were never delivered (the
     /// appsink keeps only the newest when the stream thread falls behind).
@@ -86,7 +86,7 @@ impl Supervisor {
             let mut arrived = None;
             let result = VideoSource::new(self.location.clone(), self.options.clone()).and_then(|source| {
                 arrived = Some(source.arrived());
-                source.run(stop, |mut frame| {
+                source.run(stop, |frame| {
                     if !up {
                         up = true;
                         handler.status(StreamStatus::Up);

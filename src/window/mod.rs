@@ -7,7 +7,7 @@
 
 mod ring;
 
-pub use ring::{WallClock, Window, WindowGeometry, WindowMeta, Windower};
+pub use ring::{FrameFeatures, WallClock, Window, WindowData, WindowGeometry, WindowMeta, Windower};
 
 /// Tensor layout of one window (the model input without its batch dimension).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

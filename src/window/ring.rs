@@ -1,10 +1,14 @@
 //! The per-stream ring buffer and its window arithmetic.
 
+use std::ops::Deref;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
+use lockfree_object_pool::{LinearObjectPool, LinearOwnedReusable};
+
 use super::TensorLayout;
 use crate::config::TailPolicy;
+use crate::infer::{FrameEncoder, InferError};
 use crate::model::Preprocessor;
 use crate::source::Frame;
 
@@ -84,11 +88,77 @@ pub struct WallClock {
 }
 
 /// T consecutive sampled frames of one stream, in the model's layout, ready for inference.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct Window {
     pub meta: WindowMeta,
     /// The tensor, without batch dimension, in the model's layout.
-    pub data: Vec<f32>,
+    pub data: WindowData,
+}
+
+/// A window's tensor, taken from its stream's pool and given back when dropped (after the
+/// inference run), so steady-state windowing allocates nothing.
+pub struct WindowData(LinearOwnedReusable<Vec<f32>>);
+
+impl Deref for WindowData {
+    type Target = [f32];
+    fn deref(&self) -> &[f32] {
+        &self.0
+    }
+}
+
+#[cfg(test)]
+impl WindowData {
+    /// A tensor of no values, for tests of later stages.
+    pub fn empty() -> Self {
+        Self(Arc::new(LinearObjectPool::new(Vec::new, |_| {})).pull_owned())
+    }
+}
+
+impl std::fmt::Debug for WindowData {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "WindowData({} values)", self.0.len())
+    }
+}
+
+/// What a sampled frame becomes in the ring.
+pub enum FrameFeatures {
+    /// The model's input values, converted from u8 once, in the window's layout.
+    Pixels { preprocessor: Arc<Preprocessor>, layout: TensorLayout },
+    /// The embedding of a two-stage model's encoder: the window is a `[T,D]` sequence.
+    Embeddings(FrameEncoder),
+}
+
+impl FrameFeatures {
+    /// Values one frame occupies in the ring.
+    fn len(&self) -> usize {
+        match self {
+            FrameFeatures::Pixels { preprocessor, .. } => preprocessor.frame_len(),
+            FrameFeatures::Embeddings(encoder) => encoder.dim(),
+        }
+    }
+
+    fn convert(&mut self, rgb: &[u8], out: &mut [f32]) -> Result<(), InferError> {
+        match self {
+            FrameFeatures::Pixels { preprocessor, layout: TensorLayout::Thwc } => {
+                preprocessor.to_interleaved(rgb, out)
+            }
+            FrameFeatures::Pixels { preprocessor, layout: TensorLayout::Cthw } => {
+                preprocessor.to_planar(rgb, out)
+            }
+            FrameFeatures::Embeddings(encoder) => encoder.encode(rgb, out)?,
+        }
+        Ok(())
+    }
+
+    /// Planes per frame when the window is channel-major (`[C,T,H,W]`), else `None`.
+    fn planes(&self) -> Option<usize> {
+        match self {
+            FrameFeatures::Pixels { preprocessor, layout: TensorLayout::Cthw } => {
+                Some(preprocessor.channels())
+            }
+            _ => None,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -100,13 +170,13 @@ struct SlotMeta {
     wall: SystemTime,
 }
 
-/// Ring buffer of the last T converted frames of one stream.
+/// Ring buffer of the last T converted frames (or embeddings) of one stream.
 pub struct Windower {
     stream: Arc<str>,
     geometry: WindowGeometry,
-    layout: TensorLayout,
-    preprocessor: Arc<Preprocessor>,
+    features: FrameFeatures,
     frame_len: usize,
+    tensors: Arc<LinearObjectPool<Vec<f32>>>,
     /// T slots of `frame_len` values each; slot `n % T` holds sampled frame n.
     slots: Vec<f32>,
     meta: Vec<Option<SlotMeta>>,
@@ -125,17 +195,19 @@ impl Windower {
     pub fn new(
         stream: Arc<str>,
         geometry: WindowGeometry,
-        layout: TensorLayout,
-        preprocessor: Arc<Preprocessor>,
+        features: FrameFeatures,
         wall_clock: bool,
     ) -> Self {
-        let frame_len = preprocessor.frame_len();
+        let frame_len = features.len();
+        let window_len = frame_len * geometry.length;
+        // Every value of a pooled tensor is overwritten by `emit`: no reset needed.
+        let tensors = Arc::new(LinearObjectPool::new(move || vec![0.0f32; window_len], |_| {}));
         Self {
             stream,
             geometry,
-            layout,
-            preprocessor,
+            features,
             frame_len,
+            tensors,
             slots: vec![0.0; frame_len * geometry.length],
             meta: vec![None; geometry.length],
             wall_clock,
@@ -166,17 +238,18 @@ impl Windower {
         self.covered_to = 0;
     }
 
-    /// Takes one decoded frame; returns a window when this frame completes one.
-    pub fn push(&mut self, frame: &Frame) -> Option<Window> {
+    /// Takes one decoded frame; returns a window when this frame completes one. A frame the
+    /// encoder fails on is an error and a discontinuity: no window will span it.
+    pub fn push(&mut self, frame: &Frame) -> Result<Option<Window>, InferError> {
         if !frame.index.is_multiple_of(self.geometry.frame_step as u64) {
-            return None;
+            return Ok(None);
         }
         let t = self.geometry.length;
         let slot = (self.sampled % t as u64) as usize;
         let dst = &mut self.slots[slot * self.frame_len..(slot + 1) * self.frame_len];
-        match self.layout {
-            TensorLayout::Thwc => self.preprocessor.to_interleaved(&frame.pixels, dst),
-            TensorLayout::Cthw => self.preprocessor.to_planar(&frame.pixels, dst),
+        if let Err(e) = self.features.convert(&frame.pixels, dst) {
+            self.reset();
+            return Err(e);
         }
         self.meta[slot] = Some(SlotMeta {
             index: frame.index,
@@ -188,7 +261,7 @@ impl Windower {
         self.sampled += 1;
         let n = self.sampled;
         let (t64, s64) = (t as u64, self.geometry.stride as u64);
-        if n >= t64 && (n - t64).is_multiple_of(s64) { Some(self.emit(n - t64, t)) } else { None }
+        Ok((n >= t64 && (n - t64).is_multiple_of(s64)).then(|| self.emit(n - t64, t)))
     }
 
     /// Ends the stream: returns the padded tail window if the policy asks for one.
@@ -209,16 +282,16 @@ impl Windower {
     fn emit(&mut self, first: u64, real: usize) -> Window {
         let t = self.geometry.length;
         let slot_of = |k: usize| ((first + k.min(real - 1) as u64) % t as u64) as usize;
-        let mut data = vec![0.0f32; self.frame_len * t];
-        match self.layout {
-            TensorLayout::Thwc => {
+        let mut data = self.tensors.pull_owned();
+        match self.features.planes() {
+            None => {
                 for (k, dst) in data.chunks_exact_mut(self.frame_len).enumerate() {
                     let s = slot_of(k);
                     dst.copy_from_slice(&self.slots[s * self.frame_len..(s + 1) * self.frame_len]);
                 }
             }
-            TensorLayout::Cthw => {
-                let plane = self.frame_len / self.preprocessor.channels();
+            Some(planes) => {
+                let plane = self.frame_len / planes;
                 for (ck, dst) in data.chunks_exact_mut(plane).enumerate() {
                     let (c, k) = (ck / t, ck % t);
                     let src = slot_of(k) * self.frame_len + c * plane;
@@ -244,7 +317,7 @@ impl Windower {
                 end_ns: last_meta.end_ns,
                 clock,
             },
-            data,
+            data: WindowData(data),
         };
         self.emitted += 1;
         self.covered_to = first + real as u64;
@@ -274,6 +347,10 @@ mod tests {
         ))
     }
 
+    fn pixels(layout: TensorLayout) -> FrameFeatures {
+        FrameFeatures::Pixels { preprocessor: preprocessor(), layout }
+    }
+
     /// Frame i has every byte equal to i (mod 256) but channel c adds 100·c, so copies can be traced.
     fn frame(i: u64) -> Frame {
         let pixels =
@@ -289,8 +366,8 @@ mod tests {
     }
 
     fn run(geometry: WindowGeometry, frames: u64, layout: TensorLayout) -> Vec<Window> {
-        let mut w = Windower::new("s".into(), geometry, layout, preprocessor(), false);
-        let mut out: Vec<Window> = (0..frames).filter_map(|i| w.push(&frame(i))).collect();
+        let mut w = Windower::new("s".into(), geometry, pixels(layout), false);
+        let mut out: Vec<Window> = (0..frames).filter_map(|i| w.push(&frame(i)).unwrap()).collect();
         out.extend(w.finish());
         assert_eq!(out.len() as u64, geometry.window_count(frames), "{geometry:?} frames={frames}");
         out
@@ -372,23 +449,18 @@ mod tests {
         // [C][T][H*W] for frames 2 and 3.
         let expected: Vec<f32> =
             [2.0, 2.0, 3.0, 3.0, 102.0, 102.0, 103.0, 103.0, 202.0, 202.0, 203.0, 203.0].to_vec();
-        assert_eq!(ws[1].data, expected);
+        assert_eq!(&ws[1].data[..], expected);
     }
 
     #[test]
     fn reset_starts_a_new_ring_and_keeps_counting_windows() {
-        let mut w = Windower::new(
-            "s".into(),
-            geometry(3, 3, 1, TailPolicy::Drop),
-            TensorLayout::Thwc,
-            preprocessor(),
-            true,
-        );
-        let before: Vec<Window> = (0..4).filter_map(|i| w.push(&frame(i))).collect();
+        let mut w =
+            Windower::new("s".into(), geometry(3, 3, 1, TailPolicy::Drop), pixels(TensorLayout::Thwc), true);
+        let before: Vec<Window> = (0..4).filter_map(|i| w.push(&frame(i)).unwrap()).collect();
         w.reset();
         // Frames 4 and 5 alone do not make a window: the ring was emptied.
-        assert!(w.push(&frame(4)).is_none() && w.push(&frame(5)).is_none());
-        let after = w.push(&frame(6)).expect("three frames after the reset");
+        assert!(w.push(&frame(4)).unwrap().is_none() && w.push(&frame(5)).unwrap().is_none());
+        let after = w.push(&frame(6)).unwrap().expect("three frames after the reset");
         assert_eq!(before.len(), 1);
         assert_eq!((after.meta.index, after.meta.first_frame, after.meta.last_frame), (1, 4, 6));
         let clock = after.meta.clock.expect("wall clock requested");
@@ -397,8 +469,24 @@ mod tests {
     }
 
     #[test]
+    fn window_tensors_are_reused_once_dropped() {
+        let mut w =
+            Windower::new("s".into(), geometry(2, 1, 1, TailPolicy::Drop), pixels(TensorLayout::Thwc), false);
+        w.push(&frame(0)).unwrap();
+        let first = w.push(&frame(1)).unwrap().expect("a window");
+        let address = first.data.as_ptr();
+        drop(first);
+        let second = w.push(&frame(2)).unwrap().expect("a window");
+        assert_eq!(second.data.as_ptr(), address, "the dropped window's tensor was not reused");
+        // While a window is held, the next one gets another tensor.
+        let third = w.push(&frame(3)).unwrap().expect("a window");
+        assert_ne!(third.data.as_ptr(), second.data.as_ptr());
+        assert_eq!(third.meta.first_frame, 2);
+    }
+
+    #[test]
     fn interleaved_layout_keeps_pixels_together() {
         let ws = run(geometry(1, 1, 1, TailPolicy::Drop), 1, TensorLayout::Thwc);
-        assert_eq!(ws[0].data, vec![0.0, 100.0, 200.0, 0.0, 100.0, 200.0]);
+        assert_eq!(&ws[0].data[..], [0.0, 100.0, 200.0, 0.0, 100.0, 200.0]);
     }
 }
