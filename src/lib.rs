@@ -7,6 +7,7 @@
 //! [`daemon`] wires the stages for a run. [`Pipeline`] is the entry point for library users:
 //! build, start, receive [`Event`]s on a channel, stop.
 
+pub mod bench;
 pub mod config;
 pub mod daemon;
 pub mod error;

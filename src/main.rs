@@ -29,6 +29,23 @@ struct Cli {
 }
 
 #[derive(Subcommand)]
+enum Ceiling {
+    /// Decode the pipeline's first input through the same GStreamer pipeline into a fakesink.
+    Decode {
+        /// Pipeline file (TOML).
+        pipeline: PathBuf,
+    },
+    /// Run the pipeline's model on the windows (or frames and windows, for a two-stage model)
+    /// of a video of `--frames` frames, from memory.
+    Infer {
+        /// Pipeline file (TOML).
+        pipeline: PathBuf,
+        #[arg(long)]
+        frames: u64,
+    },
+}
+
+#[derive(Subcommand)]
 enum Command {
     /// Run a pipeline: window events go to stdout as JSON Lines, logs to stderr.
     Run {
@@ -47,6 +64,12 @@ enum Command {
         /// ONNX Runtime library to load (default: ORT_DYLIB_PATH, then the install locations).
         #[arg(long)]
         onnxruntime: Option<PathBuf>,
+    },
+    /// Measure one ceiling for the benchmark (benches/run.py): decoding alone or inference
+    /// alone, with the pipeline's settings. Prints one JSON line.
+    Bench {
+        #[command(subcommand)]
+        ceiling: Ceiling,
     },
     /// Write a video of the synthetic action set and its ground truth (JSON).
     SynthVideo {
@@ -85,6 +108,7 @@ fn main() -> ExitCode {
         Command::Run { pipeline } => run(&pipeline),
         Command::Validate { pipeline } => validate(&pipeline),
         Command::InspectModel { model, onnxruntime } => inspect_model(&model, onnxruntime.as_deref()),
+        Command::Bench { ceiling } => bench(ceiling),
         Command::SynthVideo { out, truth, width, height, fps, segments, seed, codec } => {
             synth_video(&out, truth, width, height, fps, segments, seed, codec)
         }
@@ -174,6 +198,23 @@ fn validate(pipeline: &Path) -> anyhow::Result<u8> {
         plan.frame_format.height,
         plan.config.streams.len()
     );
+    Ok(exit_code::OK)
+}
+
+fn bench(ceiling: Ceiling) -> anyhow::Result<u8> {
+    let pipeline = match &ceiling {
+        Ceiling::Decode { pipeline } | Ceiling::Infer { pipeline, .. } => pipeline,
+    };
+    let config = PipelineConfig::load(pipeline).map_err(Error::from)?;
+    let (plan, session) = Plan::prepare(config)?;
+    let report = match ceiling {
+        Ceiling::Decode { .. } => {
+            let stream = plan.config.streams.first().context("the pipeline has no stream")?;
+            actiond::bench::decode(&plan, actiond::source::location_of(&stream.uri))?
+        }
+        Ceiling::Infer { frames, .. } => actiond::bench::inference(&plan, session, frames)?,
+    };
+    println!("{}", serde_json::to_string(&report)?);
     Ok(exit_code::OK)
 }
 

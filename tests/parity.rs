@@ -41,15 +41,16 @@ fn every_shipped_model_matches_python_onnxruntime() {
         let frame_bytes = h * w * 3;
         let window = (0..t)
             .filter_map(|i| {
-                windower.push(&Frame {
-                    index: i as u64,
-                    pts_ns: 0,
-                    duration_ns: 0,
-                    pixels: clip[i * frame_bytes..(i + 1) * frame_bytes].to_vec(),
-                    arrival: std::time::Instant::now(),
-                    wall: std::time::SystemTime::now(),
-                })
-                .unwrap()
+                windower
+                    .push(&Frame {
+                        index: i as u64,
+                        pts_ns: 0,
+                        duration_ns: 0,
+                        pixels: clip[i * frame_bytes..(i + 1) * frame_bytes].to_vec(),
+                        arrival: std::time::Instant::now(),
+                        wall: std::time::SystemTime::now(),
+                    })
+                    .unwrap()
             })
             .next()
             .expect("T frames make one window");
@@ -59,7 +60,7 @@ fn every_shipped_model_matches_python_onnxruntime() {
             classes: 8,
             output_kind: OutputKind::Auto,
         };
-        let got = classify(&mut session, &io, &window).unwrap();
+        let got = classify(&mut session, &io, &window.data).unwrap();
         let expected: Vec<f32> =
             expected.as_array().unwrap().iter().map(|v| v.as_f64().unwrap() as f32).collect();
         let max_diff = got.iter().zip(&expected).map(|(a, b)| (a - b).abs()).fold(0.0f32, f32::max);

@@ -80,7 +80,7 @@ impl InferencePool {
                     files_gauge.set(depth_files.len() as i64);
                     live_gauge.set(depth_live.len() as i64);
                     let started = std::time::Instant::now();
-                    let outcome = classify(&mut session, &io, &window);
+                    let outcome = classify(&mut session, &io, &window.data);
                     metrics.inference_seconds.observe(started.elapsed().as_secs_f64());
                     output.send(StageMessage::Prediction(Prediction { meta: window.meta, outcome })).is_ok()
                 };
@@ -123,10 +123,10 @@ impl InferencePool {
     }
 }
 
-/// Runs one window through a session and returns class probabilities.
-pub fn classify(session: &mut Session, io: &ModelIo, window: &Window) -> Result<Vec<f32>, InferError> {
+/// Runs one window's tensor through a session and returns class probabilities.
+pub fn classify(session: &mut Session, io: &ModelIo, window: &[f32]) -> Result<Vec<f32>, InferError> {
     let run = |e: ort::Error| InferError::Run(e.to_string());
-    let input = TensorRef::from_array_view((io.input_shape.clone(), &*window.data)).map_err(run)?;
+    let input = TensorRef::from_array_view((io.input_shape.clone(), window)).map_err(run)?;
     let outputs = session.run(ort::inputs![io.input_name.as_str() => input]).map_err(run)?;
     let (_, raw) = outputs[0].try_extract_tensor::<f32>().map_err(run)?;
     if raw.len() != io.classes {

@@ -117,65 +117,14 @@ pub struct VideoSource {
 impl VideoSource {
     /// Builds the pipeline for `location`.
     pub fn new(location: SourceLocation, options: SourceOptions) -> Result<Self, SourceError> {
-        location.ensure_exists()?;
-        let fail = |reason: String| SourceError::Pipeline { input: location.display().to_owned(), reason };
-        let make = |factory: &str| {
-            gst::ElementFactory::make(factory).build().map_err(|e| {
-                fail(format!("GStreamer element `{factory}` missing ({e}); run scripts/setup.sh"))
-            })
-        };
-        let format = options.format;
-        let decode = make("uridecodebin")?;
-        decode.set_property("uri", location.uri());
-        if let Some(rtsp) = options.rtsp.clone() {
-            decode.connect("source-setup", false, move |args| {
-                if let Some(source) = args[1].get::<gst::Element>().ok().filter(is_rtspsrc) {
-                    configure_rtspsrc(&source, &rtsp);
-                }
-                None
-            });
-        }
-        let scale = make("videoscale")?;
-        scale.set_property("add-borders", format.resize == ResizeMode::Letterbox);
-        let convert = make("videoconvert")?;
-        let caps = gst_video::VideoCapsBuilder::new()
-            .format(gst_video::VideoFormat::Rgb)
-            .width(format.width as i32)
-            .height(format.height as i32)
-            .pixel_aspect_ratio(gst::Fraction::new(1, 1))
-            .build();
         // Files: hold the decoder back (lossless). Live: keep the newest frames only.
         let appsink = gst_app::AppSink::builder()
-            .caps(&caps)
             .sync(false)
             .max_buffers(if options.live { 4 } else { 8 })
             .drop(options.live)
             .build();
-        let pipeline = gst::Pipeline::new();
-        pipeline
-            .add_many([&decode, &scale, &convert, appsink.upcast_ref()])
-            .map_err(|e| fail(e.to_string()))?;
-        gst::Element::link_many([&scale, &convert, appsink.upcast_ref()]).map_err(|e| fail(e.to_string()))?;
-        let scale_sink = scale.static_pad("sink").expect("videoscale has a sink pad");
-        decode.connect_pad_added(move |_, pad| {
-            let caps = pad.current_caps().unwrap_or_else(|| pad.query_caps(None));
-            let is_video = caps.structure(0).is_some_and(|s| s.name().starts_with("video/"));
-            if is_video
-                && !scale_sink.is_linked()
-                && let Err(e) = pad.link(&scale_sink)
-            {
-                tracing::warn!(error = %e, "Could not link the decoded video.");
-            }
-        });
-        let arrived = Arc::new(AtomicU64::new(0));
-        let counter = arrived.clone();
-        appsink.static_pad("sink").expect("appsink has a sink pad").add_probe(
-            gst::PadProbeType::BUFFER,
-            move |_, _| {
-                counter.fetch_add(1, Ordering::Relaxed);
-                gst::PadProbeReturn::Ok
-            },
-        );
+        let pipeline = build_pipeline(&location, &options, appsink.upcast_ref())?;
+        let arrived = count_buffers(appsink.upcast_ref());
         Ok(Self { location, options, pipeline, appsink, arrived })
     }
 
@@ -262,6 +211,103 @@ impl VideoSource {
         }
         Some(SourceError::Decode { input: self.location.display().to_owned(), reason })
     }
+}
+
+/// `uridecodebin ! videoscale ! videoconvert ! capsfilter(RGB, W×H) ! sink`, not yet playing.
+fn build_pipeline(
+    location: &SourceLocation,
+    options: &SourceOptions,
+    sink: &gst::Element,
+) -> Result<gst::Pipeline, SourceError> {
+    location.ensure_exists()?;
+    let fail = |reason: String| SourceError::Pipeline { input: location.display().to_owned(), reason };
+    let make = |factory: &str| {
+        gst::ElementFactory::make(factory)
+            .build()
+            .map_err(|e| fail(format!("GStreamer element `{factory}` missing ({e}); run scripts/setup.sh")))
+    };
+    let format = options.format;
+    let decode = make("uridecodebin")?;
+    decode.set_property("uri", location.uri());
+    if let Some(rtsp) = options.rtsp.clone() {
+        decode.connect("source-setup", false, move |args| {
+            if let Some(source) = args[1].get::<gst::Element>().ok().filter(is_rtspsrc) {
+                configure_rtspsrc(&source, &rtsp);
+            }
+            None
+        });
+    }
+    let scale = make("videoscale")?;
+    scale.set_property("add-borders", format.resize == ResizeMode::Letterbox);
+    let convert = make("videoconvert")?;
+    let caps = gst_video::VideoCapsBuilder::new()
+        .format(gst_video::VideoFormat::Rgb)
+        .width(format.width as i32)
+        .height(format.height as i32)
+        .pixel_aspect_ratio(gst::Fraction::new(1, 1))
+        .build();
+    let filter = make("capsfilter")?;
+    filter.set_property("caps", &caps);
+    let pipeline = gst::Pipeline::new();
+    pipeline.add_many([&decode, &scale, &convert, &filter, sink]).map_err(|e| fail(e.to_string()))?;
+    gst::Element::link_many([&scale, &convert, &filter, sink]).map_err(|e| fail(e.to_string()))?;
+    let scale_sink = scale.static_pad("sink").expect("videoscale has a sink pad");
+    decode.connect_pad_added(move |_, pad| {
+        let caps = pad.current_caps().unwrap_or_else(|| pad.query_caps(None));
+        let is_video = caps.structure(0).is_some_and(|s| s.name().starts_with("video/"));
+        if is_video
+            && !scale_sink.is_linked()
+            && let Err(e) = pad.link(&scale_sink)
+        {
+            tracing::warn!(error = %e, "Could not link the decoded video.");
+        }
+    });
+    Ok(pipeline)
+}
+
+/// Counts the buffers reaching `sink`.
+fn count_buffers(sink: &gst::Element) -> Arc<AtomicU64> {
+    let arrived = Arc::new(AtomicU64::new(0));
+    let counter = arrived.clone();
+    sink.static_pad("sink").expect("a sink has a sink pad").add_probe(
+        gst::PadProbeType::BUFFER,
+        move |_, _| {
+            counter.fetch_add(1, Ordering::Relaxed);
+            gst::PadProbeReturn::Ok
+        },
+    );
+    arrived
+}
+
+/// Decodes a whole file through the same pipeline as [`VideoSource`] into a `fakesink`, and
+/// returns the number of frames: the decoding ceiling, for benchmarks.
+pub fn decode_only(location: SourceLocation, format: FrameFormat) -> Result<u64, SourceError> {
+    let input = location.display().to_owned();
+    let sink = gst::ElementFactory::make("fakesink")
+        .property("sync", false)
+        .build()
+        .map_err(|e| SourceError::Pipeline { input: input.clone(), reason: e.to_string() })?;
+    let pipeline = build_pipeline(&location, &SourceOptions::file(format), &sink)?;
+    let frames = count_buffers(&sink);
+    let result = (|| {
+        pipeline
+            .set_state(gst::State::Playing)
+            .map_err(|e| SourceError::Decode { input: input.clone(), reason: e.to_string() })?;
+        let bus = pipeline.bus().expect("a pipeline has a bus");
+        let message = bus
+            .timed_pop_filtered(gst::ClockTime::NONE, &[gst::MessageType::Eos, gst::MessageType::Error])
+            .expect("waiting without a timeout returns a message");
+        match message.view() {
+            gst::MessageView::Error(err) => Err(SourceError::Decode {
+                input: input.clone(),
+                reason: redact_credentials(&err.error().to_string()),
+            }),
+            _ => Ok(frames.load(Ordering::Relaxed)),
+        }
+    })();
+    // The pipeline is thrown away either way.
+    let _ = pipeline.set_state(gst::State::Null);
+    result
 }
 
 fn is_rtspsrc(element: &gst::Element) -> bool {
