@@ -12,12 +12,12 @@ use serde_json::Value;
 use util::*;
 
 /// `model_lines` is the `[model]` table's file keys; every window's eight probabilities by label.
-fn run(dir: &Path, name: &str, model_lines: &str) -> Vec<(Value, BTreeMap<String, f64>)> {
+fn run(dir: &Path, video: &Path, name: &str, model_lines: &str) -> Vec<(Value, BTreeMap<String, f64>)> {
     let text = format!(
         "[model]\n{model_lines}\nlabels = \"{}\"\nscale = 0.00392156862745098\n\n[window]\nstride = 5\n\n\
          [output]\ntop_k = 8\n\n[[streams]]\nid = \"demo\"\nuri = \"{}\"\n",
         root().join("models/labels.txt").display(),
-        root().join("demo/timeline.mp4").display()
+        video.display()
     );
     let out = actiond(&["run", write_pipeline(dir, name, &text).to_str().unwrap()]);
     assert!(out.status.success(), "{name}: {}", stderr(&out));
@@ -38,17 +38,19 @@ fn run(dir: &Path, name: &str, model_lines: &str) -> Vec<(Value, BTreeMap<String
 #[test]
 fn encoder_and_head_give_the_whole_models_probabilities() {
     let dir = tempdir();
-    let truth: Value =
-        serde_json::from_str(&std::fs::read_to_string(root().join("demo/timeline.truth.json")).unwrap())
-            .unwrap();
+    // The demo video: 600 frames, 320×240.
+    let video = dir.path().join("timeline.mp4");
+    let truth = synth_video(&video, 320, 240, 8, 1);
     for head in ["flatten_lstm", "gap_lstm", "gap_grid_lstm"] {
         let whole = run(
             dir.path(),
+            &video,
             "whole.toml",
             &format!("path = \"{}\"", model(&format!("{head}.onnx")).display()),
         );
         let pair = run(
             dir.path(),
+            &video,
             "pair.toml",
             &format!(
                 "encoder = \"{}\"\nhead = \"{}\"",
@@ -87,7 +89,7 @@ fn a_head_that_does_not_fit_its_encoder_is_refused() {
         model("gap_lstm.encoder.onnx").display(),
         model("gap_grid_lstm.head.onnx").display(),
         root().join("models/labels.txt").display(),
-        root().join("demo/timeline.mp4").display()
+        fixture("reference_clip.rgb").display()
     );
     let out = actiond(&["run", write_pipeline(dir.path(), "mismatch.toml", &text).to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(4), "{}", stderr(&out));
@@ -104,7 +106,7 @@ fn a_whole_model_given_as_encoder_is_refused_with_its_shape() {
         model("gap_lstm.onnx").display(),
         model("gap_lstm.head.onnx").display(),
         root().join("models/labels.txt").display(),
-        root().join("demo/timeline.mp4").display()
+        fixture("reference_clip.rgb").display()
     );
     let out = actiond(&["validate", write_pipeline(dir.path(), "wrong.toml", &text).to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(4), "{}", stderr(&out));
