@@ -43,7 +43,8 @@ def main():
     a = ap.parse_args()
     wd = Path(a.workdir)
     wd.mkdir(parents=True, exist_ok=True)
-    models = a.models or sorted(str(p) for p in HERE.glob("*.onnx"))
+    models = a.models or sorted(str(p) for p in HERE.glob("*.onnx")
+                                if not p.name.endswith((".encoder.onnx", ".head.onnx")))
     sessions = {Path(m).name: ort.InferenceSession(m, providers=["CPUExecutionProvider"]) for m in models}
 
     n = a.per_class * len(synth.LABELS)

@@ -4,7 +4,8 @@
 
 Renders one fixed clip (class move_right, seed 20261125, k = 1, no blur) with
 synth.py and writes it raw to tests/fixtures/reference_clip.rgb (10x64x64x3
-bytes: frame-major, row-major, RGB interleaved).  Runs every models/*.onnx on
+bytes: frame-major, row-major, RGB interleaved).  Runs every whole-window
+models/*.onnx (not the *.encoder.onnx / *.head.onnx pairs) on
 clip.astype(float32) / 255 shaped (1,10,64,64,3) and writes the 8 output
 probabilities per model to tests/fixtures/reference_probs.json.
 Rerun whenever a model is re-exported.
@@ -33,6 +34,8 @@ def main():
            "scale": 1.0 / 255.0, "label": "move_right",
            "labels": synth.LABELS, "models": {}}
     for p in sorted(HERE.glob("*.onnx")):
+        if p.name.endswith((".encoder.onnx", ".head.onnx")):
+            continue  # halves of an encoder/head pair: check_pair.py
         s = ort.InferenceSession(str(p), providers=["CPUExecutionProvider"])
         probs = s.run(["probs"], {"frames": x})[0][0]
         out["models"][p.name] = [float(v) for v in probs]

@@ -6,7 +6,12 @@ Runs in the training venv (tensorflow-cpu 2.15.1 + tf2onnx 1.16.1, Keras 2):
 
 Writes models/<head>.onnx, models/results/<head>.json (metrics) and, under
 --workdir, the Keras weights, a per-epoch log and <head>_check.npz (a few
-validation clips with the Keras outputs, for check_onnx.py).
+validation clips with the Keras outputs, for check_onnx.py).  TimeDistributed
+heads also get their two-stage form, models/<head>.encoder.onnx and
+models/<head>.head.onnx (see export_pair; check_pair.py checks it).  Without
+training, from the weights of an earlier run:
+
+    python models/train.py --head gap_grid_lstm --export-pair /work/train-logs/gap_grid_lstm.weights.h5
 
 Every head takes (N, 10, 64, 64, 3) float32 = uint8 / 255 and returns softmax
 probabilities over the 8 classes of labels.txt.  The TimeDistributed heads are
@@ -222,21 +227,81 @@ def load_or_make(workdir: Path, n: int, seed: int):
     return x, y
 
 
-def export_onnx(model, path: Path):
+def _to_onnx(model, spec, in_name: str, out_name: str, path: Path, doc: str):
+    """tf2onnx (opset 17) of a one-input one-output Keras model: the input is named after
+    `spec`, the output is renamed to `out_name`, dim 0 of both becomes the symbolic 'batch'."""
     import onnx
     import tf2onnx
 
-    spec = (tf.TensorSpec((None,) + CLIP, tf.float32, name="frames"),)
-    proto, _ = tf2onnx.convert.from_keras(model, input_signature=spec, opset=17)
-    for vi in list(proto.graph.input) + list(proto.graph.output):
+    proto, _ = tf2onnx.convert.from_keras(model, input_signature=(spec,), opset=17)
+    g = proto.graph
+    assert len(g.input) == 1 and len(g.output) == 1, (g.input, g.output)
+    old = g.output[0].name
+    if old != out_name:  # sub-model outputs are named after their last Keras layer
+        for node in g.node:
+            node.input[:] = [out_name if n == old else n for n in node.input]
+            node.output[:] = [out_name if n == old else n for n in node.output]
+        g.output[0].name = out_name
+    for vi in list(g.input) + list(g.output):
         dim = vi.type.tensor_type.shape.dim[0]
         dim.ClearField("dim_value")
         dim.dim_param = "batch"
-    assert [i.name for i in proto.graph.input] == ["frames"], proto.graph.input
-    assert [o.name for o in proto.graph.output] == ["probs"], proto.graph.output
-    proto.doc_string = f"actiond head {model.name}; input frames (batch,10,64,64,3) RGB uint8/255; output probs (batch,8) softmax in labels.txt order"
-    onnx.checker.check_model(proto)
+    assert [i.name for i in g.input] == [in_name], g.input
+    assert [o.name for o in g.output] == [out_name], g.output
+    proto.doc_string = doc
+    onnx.checker.check_model(proto, full_check=True)
     onnx.save(proto, str(path))
+    return path.stat().st_size
+
+
+def export_onnx(model, path: Path):
+    spec = tf.TensorSpec((None,) + CLIP, tf.float32, name="frames")
+    return _to_onnx(model, spec, "frames", "probs", path,
+                    f"actiond head {model.name}; input frames (batch,10,64,64,3) RGB uint8/255; "
+                    "output probs (batch,8) softmax in labels.txt order")
+
+
+def export_pair(head: str, subs, out: Path):
+    """Write the two-stage form of a TimeDistributed head next to the whole model:
+    <head>.encoder.onnx: frames (batch,64,64,3) -> embedding (batch,D), one frame per row;
+    <head>.head.onnx: embeddings (batch,10,D) -> probs (batch,8).
+    Both share their weights with the whole model, so head(stack(encoder(frame_t))) == whole(frames)."""
+    enc, tmp = subs["encoder"], subs["temporal"]
+    d = int(enc.output_shape[-1])
+    enc_path, head_path = out / f"{head}.encoder.onnx", out / f"{head}.head.onnx"
+    t = time.time()
+    enc_bytes = _to_onnx(
+        enc, tf.TensorSpec((None,) + FRAME, tf.float32, name="frames"), "frames", "embedding", enc_path,
+        f"actiond {head} frame encoder; input frames (batch,64,64,3) RGB uint8/255, one frame per row; "
+        f"output embedding (batch,{d}); feed {synth.T} consecutive embeddings, oldest first, "
+        f"to {head_path.name}")
+    head_bytes = _to_onnx(
+        tmp, tf.TensorSpec((None, synth.T, d), tf.float32, name="embeddings"), "embeddings", "probs", head_path,
+        f"actiond {head} temporal head; input embeddings (batch,{synth.T},{d}) = {enc_path.name} outputs "
+        f"of {synth.T} consecutive frames, oldest first; output probs (batch,8) softmax in labels.txt order")
+    print(f"exported {enc_path} ({enc_bytes} bytes) and {head_path} ({head_bytes} bytes), D={d}, "
+          f"in {time.time() - t:.0f}s", flush=True)
+    return {"embedding_dim": d, "encoder_file": enc_path.name, "encoder_bytes": enc_bytes,
+            "encoder_params": int(enc.count_params()), "head_file": head_path.name,
+            "head_bytes": head_bytes, "head_params": int(tmp.count_params())}
+
+
+def export_pair_from(head: str, weights: str, out: Path):
+    """--export-pair: build `head`, load trained Keras weights (no data, no training), write the pair
+    and record it under "pair" in results/<head>.json if that file exists."""
+    model, subs = build(head)
+    if not subs:
+        raise SystemExit(f"{head} has no per-frame encoder (only the TimeDistributed heads split)")
+    model.load_weights(weights)
+    out.mkdir(parents=True, exist_ok=True)
+    pair = export_pair(head, subs, out)
+    res = out / "results" / f"{head}.json"
+    if res.exists():
+        r = json.loads(res.read_text())
+        assert r["params"] == model.count_params(), (r["params"], model.count_params())
+        r["pair"] = pair
+        res.write_text(json.dumps(r, indent=1))
+    print(json.dumps({"head": head, "weights": weights, **pair}), flush=True)
 
 
 def main():
@@ -258,7 +323,14 @@ def main():
     ap.add_argument("--no-export", action="store_true")
     ap.add_argument("--init-weights", default="", help="continue from these Keras weights (.h5); Adam state starts fresh")
     ap.add_argument("--deadline", default="", help="UTC HH:MM today: no epoch may start that would end later")
+    ap.add_argument("--export-pair", default="", metavar="WEIGHTS_H5",
+                    help="no training: load these Keras weights and write only <head>.encoder.onnx and "
+                         "<head>.head.onnx into --out (TimeDistributed heads)")
     args = ap.parse_args()
+
+    if args.export_pair:
+        export_pair_from(args.head, args.export_pair, Path(args.out))
+        return
 
     workdir = Path(args.workdir)
     workdir.mkdir(parents=True, exist_ok=True)
@@ -327,11 +399,14 @@ def main():
 
     if not args.no_export and not args.tag:
         t1 = time.time()
+        out.mkdir(parents=True, exist_ok=True)
         onnx_path = out / f"{args.head}.onnx"
         export_onnx(model, onnx_path)
         result["onnx_file"] = onnx_path.name
         result["onnx_bytes"] = onnx_path.stat().st_size
         print(f"exported {onnx_path} ({onnx_path.stat().st_size} bytes) in {time.time() - t1:.0f}s", flush=True)
+        if subs:
+            result["pair"] = export_pair(args.head, subs, out)
         (out / "results").mkdir(exist_ok=True)
         with open(out / "results" / f"{args.head}.json", "w") as f:
             json.dump(result, f, indent=1)
