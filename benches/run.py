@@ -15,7 +15,7 @@ are measured the same way, start-up included. Every measurement is repeated (`--
 3) in rounds, so slow spells of this shared machine hit all variants alike, and the median is
 reported. Only the standard library is used.
 
-  benches/run.py --actiond target/release/actiond --python-venv benches/.venv
+  benches/run.py --python-venv benches/python/.venv
 """
 import argparse
 import json
@@ -98,7 +98,7 @@ def one_round(args, video, frames, variants, results):
             cmd = [
                 Path(args.python_venv) / "bin" / "python",
                 ROOT / "benches" / "python" / "python_loop.py",
-                "--video", video, *model, "--stride", str(stride),
+                video, *model, "--stride", str(stride),
                 "--threads", str(threads_of(args.inference, "intra_threads")),
             ]
             assert "frame_step" not in text

@@ -55,7 +55,12 @@ pub fn inference(plan: &Plan, first_session: Session, frames: u64) -> Result<Cei
     let env = runtime::environment(inference.onnxruntime.as_deref())?;
     let mut sessions = vec![first_session];
     for _ in 1..inference.workers {
-        sessions.push(runtime::open_session(&env, &plan.model.path, inference.intra_threads)?);
+        sessions.push(runtime::open_session(
+            &env,
+            &plan.model.path,
+            inference.intra_threads,
+            inference.spin,
+        )?);
     }
     let next = Arc::new(AtomicU64::new(0));
     let workers: Vec<_> = sessions

@@ -170,7 +170,12 @@ pub fn run(
     let env = runtime::environment(inference.onnxruntime.as_deref())?;
     let mut sessions = vec![first_session];
     for _ in 1..inference.workers {
-        sessions.push(runtime::open_session(&env, &plan.model.path, inference.intra_threads)?);
+        sessions.push(runtime::open_session(
+            &env,
+            &plan.model.path,
+            inference.intra_threads,
+            inference.spin,
+        )?);
     }
     let queues = WindowQueues::new(inference.queue, inference.live_queue);
     let (output_tx, output_rx) = bounded(inference.queue * 4 + 64);

@@ -220,7 +220,7 @@ fn bench(ceiling: Ceiling) -> anyhow::Result<u8> {
 
 fn inspect_model(model: &Path, onnxruntime: Option<&Path>) -> anyhow::Result<u8> {
     let env = runtime::environment(onnxruntime).map_err(Error::from)?;
-    let session = runtime::open_session(&env, model, 1).map_err(Error::from)?;
+    let session = runtime::open_session(&env, model, 1, false).map_err(Error::from)?;
     let opsets = read_opsets(model).map_err(Error::from)?;
     let describe = |kind: &str, list: &[actiond::model::TensorDescription]| {
         for t in list {

@@ -30,7 +30,12 @@ impl Plan {
     pub fn prepare(config: PipelineConfig) -> Result<(Self, Session), Error> {
         let files = config.model.files().map_err(|message| config.error(message))?;
         let env = runtime::environment(config.inference.onnxruntime.as_deref())?;
-        let session = runtime::open_session(&env, files.classifier(), config.inference.intra_threads)?;
+        let session = runtime::open_session(
+            &env,
+            files.classifier(),
+            config.inference.intra_threads,
+            config.inference.spin,
+        )?;
         let forced = match config.model.layout {
             LayoutChoice::Auto => None,
             LayoutChoice::Nthwc => Some(TensorLayout::Thwc),
@@ -39,7 +44,7 @@ impl Plan {
         let model = match &files {
             ModelFiles::Whole(path) => ModelInfo::from_session(path, &session, forced)?,
             ModelFiles::TwoStage { encoder, head } => {
-                let encoder_session = runtime::open_session(&env, encoder, 1)?;
+                let encoder_session = runtime::open_session(&env, encoder, 1, false)?;
                 let encoder = EncoderInfo::from_session(encoder, &encoder_session, forced)?;
                 ModelInfo::from_head(head, &session, encoder)?
             }
@@ -59,7 +64,8 @@ impl Plan {
             });
         };
         let env = runtime::environment(self.config.inference.onnxruntime.as_deref())?;
-        let session = runtime::open_session(&env, &encoder.path, self.config.inference.encoder_threads)?;
+        let inference = &self.config.inference;
+        let session = runtime::open_session(&env, &encoder.path, inference.encoder_threads, inference.spin)?;
         let format = self.frame_format;
         Ok(FrameFeatures::Embeddings(FrameEncoder::new(
             session,

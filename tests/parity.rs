@@ -28,7 +28,7 @@ fn every_shipped_model_matches_python_onnxruntime() {
     assert!(models.len() >= 4, "reference covers every shipped head: {:?}", models.keys());
     for (name, expected) in models {
         let path = model(name);
-        let mut session = runtime::open_session(&env, &path, 1).unwrap();
+        let mut session = runtime::open_session(&env, &path, 1, false).unwrap();
         let info = ModelInfo::from_session(&path, &session, None).unwrap();
         let preprocessor = Arc::new(Preprocessor::new(
             &PreprocessSettings { scale, mean: [0.0; 3], std: [1.0; 3], channel_order: ChannelOrder::Rgb },

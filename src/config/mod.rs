@@ -258,6 +258,10 @@ pub struct InferenceConfig {
     /// on its stream's thread, next to GStreamer's decoding threads.
     #[serde(default = "one")]
     pub encoder_threads: usize,
+    /// Let idle intra-op threads busy-wait for the next run (ONNX Runtime's own default). Off by
+    /// default: with more than one intra-op thread, spinning burns the CPU time the decoder needs.
+    #[serde(default)]
+    pub spin: bool,
     /// Windows of files that may wait for a worker before their decoders are held back.
     #[serde(default = "default_queue")]
     pub queue: usize,
@@ -282,6 +286,7 @@ impl Default for InferenceConfig {
             workers: 1,
             intra_threads: 1,
             encoder_threads: 1,
+            spin: false,
             queue: default_queue(),
             live_queue: default_live_queue(),
             onnxruntime: None,
