@@ -116,7 +116,7 @@ def main():
     windows = [e for e in events if e["type"] == "window"]
     lat = [e["latency_ms"] for e in windows]
     print(f"{args.streams} live streams {args.width}x{args.height}@{args.fps}fps for {args.seconds:.0f}s, "
-          f"model {model.split('path = ')[1].splitlines()[0]}")
+          f"model {', '.join(l for l in model.splitlines() if l.split(' = ')[0] in ('path', 'encoder', 'head'))}")
     for i in range(args.streams):
         w = [e for e in windows if e["stream"] == f"cam{i}"]
         if w:

@@ -248,8 +248,9 @@ pub struct SourceConfig {
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct InferenceConfig {
-    /// Worker threads, each with its own ONNX Runtime session.
-    #[serde(default = "one")]
+    /// Worker threads, each with its own ONNX Runtime session. Two single-threaded workers
+    /// beat one two-threaded worker on 2 cores (BENCHMARKS.md, "Thread settings").
+    #[serde(default = "default_workers")]
     pub workers: usize,
     /// Intra-op threads per session.
     #[serde(default = "one")]
@@ -273,6 +274,9 @@ pub struct InferenceConfig {
     pub onnxruntime: Option<PathBuf>,
 }
 
+fn default_workers() -> usize {
+    2
+}
 fn default_queue() -> usize {
     16
 }
@@ -283,7 +287,7 @@ fn default_live_queue() -> usize {
 impl Default for InferenceConfig {
     fn default() -> Self {
         Self {
-            workers: 1,
+            workers: default_workers(),
             intra_threads: 1,
             encoder_threads: 1,
             spin: false,
@@ -536,7 +540,7 @@ mod tests {
         assert_eq!(cfg.streams[0].uri, dir.join("video.mp4").to_string_lossy());
         assert_eq!(cfg.window.frame_step, 1);
         assert_eq!(cfg.window.tail, TailPolicy::Drop);
-        assert_eq!(cfg.inference.workers, 1);
+        assert_eq!(cfg.inference.workers, 2);
         assert_eq!(cfg.output.top_k, 3);
         assert!((cfg.model.scale - 1.0 / 255.0).abs() < 1e-9);
     }

@@ -312,8 +312,9 @@ pub fn demo_model_table() -> String {
     let text = std::fs::read_to_string(root().join("pipelines/demo.toml")).unwrap();
     let doc: toml::Table = text.parse().unwrap();
     let mut model = doc["model"].as_table().unwrap().clone();
-    for key in ["path", "labels"] {
-        let p = root().join("pipelines").join(model[key].as_str().unwrap());
+    for key in ["path", "encoder", "head", "labels"] {
+        let Some(file) = model.get(key) else { continue };
+        let p = root().join("pipelines").join(file.as_str().unwrap());
         model.insert(key.into(), toml::Value::String(p.to_string_lossy().into_owned()));
     }
     toml::to_string(&toml::Table::from_iter([("model".to_owned(), toml::Value::Table(model))])).unwrap()
