@@ -10,8 +10,10 @@ with the same window and thread settings, four processes are measured:
   python   benches/python/python_loop.py: cv2.VideoCapture + numpy + onnxruntime, the same
            windows and threads (the whole model; with `--forms pair` also the two-stage loop)
 
-Each process's CPU time (user + system) and peak RSS come from the kernel (wait4), so all four
-are measured the same way, start-up included. Every measurement is repeated (`--repeat`, default
+Each process's wall time, CPU time (user + system) and peak RSS come from the kernel (wait4),
+so all four are measured the same way, start-up included (the Python loop's own loop time is kept
+in the JSON as `loop_wall`). The Python loop gets as many onnxruntime threads as actiond has
+inference threads, without spinning, like actiond. Every measurement is repeated (`--repeat`, default
 3) in rounds, so slow spells of this shared machine hit all variants alike, and the median is
 reported. Only the standard library is used.
 
@@ -33,86 +35,87 @@ TWO_STAGE = {"flatten_lstm", "gap_lstm", "gap_grid_lstm"}
 SCALE = 1 / 255
 
 
-def measure(cmd, stdout=subprocess.DEVNULL):
-    """Runs cmd; returns (wall seconds, CPU seconds, peak RSS MiB, stdout text or None)."""
-    started = time.monotonic()
-    proc = subprocess.Popen(cmd, stdout=stdout, stderr=subprocess.PIPE, text=True)
-    _, status, usage = os.wait4(proc.pid, 0)
-    wall = time.monotonic() - started
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    out = proc.stdout.read() if proc.stdout else None
-    err = proc.stderr.read()
-    if proc.returncode != 0:
-        sys.exit(f"{' '.join(map(str, cmd))} failed ({proc.returncode}):\n{err[-3000:]}")
-    return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, out
+def measure(cmd):
+    """Runs cmd; returns (wall seconds, CPU seconds, peak RSS MiB, stdout text)."""
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        started = time.monotonic()
+        proc = subprocess.Popen(cmd, stdout=out, stderr=err)
+        _, status, usage = os.wait4(proc.pid, 0)
+        wall = time.monotonic() - started
+        out.seek(0)
+        err.seek(0)
+        if os.waitstatus_to_exitcode(status) != 0:
+            sys.exit(f"{' '.join(map(str, cmd))} failed ({os.waitstatus_to_exitcode(status)}):\n{err.read()[-3000:]}")
+        return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, out.read()
 
 
-def pipeline_text(head, form, stride, video, inference):
+def pipeline_text(head, form, stride, video, args):
     models = ROOT / "models"
     if form == "pair":
         model = f'encoder = "{models / (head + ".encoder.onnx")}"\nhead = "{models / (head + ".head.onnx")}"'
     else:
         model = f'path = "{models / (head + ".onnx")}"'
-    extra = "".join(f"{line}\n" for line in inference)
     return (
         f'[model]\n{model}\nlabels = "{models / "labels.txt"}"\nscale = {SCALE!r}\n\n'
-        f"[window]\nstride = {stride}\n\n[inference]\n{extra}\n"
+        f"[window]\nstride = {stride}\n\n[source]\ndecoder_threads = {args.decoder_threads}\n\n"
+        f"[inference]\nworkers = {args.workers}\n"
+        f"intra_threads = {args.intra_threads}\n\n"
         f'[output]\ntop_k = 1\n\n[[streams]]\nid = "bench"\nuri = "{video}"\n'
     )
 
 
-def threads_of(inference, key, default=1):
-    for line in inference:
-        k, _, v = line.partition("=")
-        if k.strip() == key:
-            return int(v)
-    return default
+def decode_cmd(args, video):
+    return [args.actiond, "bench", "decode", video, "--decoder-threads", str(args.decoder_threads)]
+
+
+def window_events(text):
+    return sum(1 for line in text.splitlines() if line.strip() and json.loads(line)["type"] == "window")
 
 
 def one_round(args, video, frames, variants, results):
-    decode_cfg = variants[0][3]
-    wall, cpu, rss, out = measure([args.actiond, "bench", "decode", decode_cfg], subprocess.PIPE)
+    wall, cpu, rss, out = measure(decode_cmd(args, video))
     decoded = json.loads(out)["frames"]
     assert decoded == frames, f"decode ceiling saw {decoded} frames, expected {frames}"
     results.setdefault("decode", []).append({"wall": wall, "cpu": cpu, "rss": rss, "frames": frames})
+    models = ROOT / "models"
     for head, form, stride, cfg in variants:
         key = f"{head}|{form}|{stride}"
         r = results.setdefault(key, {"infer": [], "actiond": [], "python": []})
-        wall, cpu, rss, out = measure(
-            [args.actiond, "bench", "infer", cfg, "--frames", str(frames)], subprocess.PIPE
-        )
-        r["infer"].append({"wall": wall, "cpu": cpu, "rss": rss, "windows": json.loads(out)["windows"]})
-        with tempfile.TemporaryFile("w+") as events:
-            wall, cpu, rss, _ = measure([args.actiond, "run", cfg], events)
-            events.seek(0)
-            windows = sum(1 for line in events if line.startswith('{"type":"window"'))
+        wall, cpu, rss, out = measure([args.actiond, "bench", "infer", cfg, "--frames", str(frames)])
+        windows = json.loads(out)["windows"]
+        r["infer"].append({"wall": wall, "cpu": cpu, "rss": rss, "windows": windows})
+        wall, cpu, rss, out = measure([args.actiond, "run", cfg])
+        assert window_events(out) == windows, f"{key}: actiond wrote {window_events(out)} windows, not {windows}"
         r["actiond"].append({"wall": wall, "cpu": cpu, "rss": rss, "windows": windows})
         if args.python_venv:
-            models = ROOT / "models"
             model = (
                 ["--encoder", models / f"{head}.encoder.onnx", "--head", models / f"{head}.head.onnx"]
                 if form == "pair"
                 else ["--model", models / f"{head}.onnx"]
             )
-            text = Path(cfg).read_text()
-            cmd = [
-                Path(args.python_venv) / "bin" / "python",
-                ROOT / "benches" / "python" / "python_loop.py",
-                video, *model, "--stride", str(stride),
-                "--threads", str(threads_of(args.inference, "intra_threads")),
-            ]
-            assert "frame_step" not in text
-            wall, cpu, rss, out = measure(cmd, subprocess.PIPE)
+            # The same threads as actiond: decoder threads, and inference threads (workers x
+            # intra-op threads) without spinning.
+            threads = args.workers * args.intra_threads
+            cmd = [Path(args.python_venv) / "bin" / "python", ROOT / "benches" / "python" / "python_loop.py",
+                   video, *model, "--stride", str(stride), "--threads", str(threads), "--no-spin",
+                   "--decode-threads", str(args.decoder_threads)]
+            wall, cpu, rss, out = measure(cmd)
             report = json.loads(out.strip().splitlines()[-1])
-            r["python"].append(
-                {"wall": wall, "loop_wall": report["wall_s"], "cpu": cpu, "rss": rss,
-                 "windows": report["windows"], "frames": report["frames"]}
-            )
+            assert report["windows"] == windows, f"{key}: python made {report['windows']} windows, not {windows}"
+            assert report["frames"] == frames, f"{key}: python decoded {report['frames']} frames, not {frames}"
+            r["python"].append({"wall": wall, "loop_wall": report["wall_s"], "cpu": cpu, "rss": rss,
+                                "windows": windows})
         print(f"  {key}: done", file=sys.stderr, flush=True)
 
 
 def median(runs, field):
     return statistics.median(run[field] for run in runs)
+
+
+def per_round(fn, *series):
+    """The median over rounds of fn applied to each round's runs: both sides of a ratio always
+    come from the same round."""
+    return statistics.median(fn(*runs) for runs in zip(*series))
 
 
 def summarise(results, frames, variants):
@@ -122,58 +125,56 @@ def summarise(results, frames, variants):
     rows = []
     for head, form, stride, _ in variants:
         r = results[f"{head}|{form}|{stride}"]
-        inf, act = r["infer"], r["actiond"]
+        inf, act, py = r["infer"], r["actiond"], r["python"]
+        windows = act[0]["windows"]
         row = {
-            "head": head, "form": form, "stride": stride,
-            "windows": act[0]["windows"],
-            "infer_wps": inf[0]["windows"] / median(inf, "wall"),
-            "infer_cpu_ms": 1000 * median(inf, "cpu") / frames,
-            "infer_rss": median(inf, "rss"),
+            "head": head, "form": form, "stride": stride, "windows": windows,
+            "infer_wps": windows / median(inf, "wall"),
+            "ceiling_cpu_ms": 1000 * per_round(lambda d, i: d["cpu"] + i["cpu"], dec, inf) / frames,
             "fps": frames / median(act, "wall"),
-            "wps": act[0]["windows"] / median(act, "wall"),
+            "wps": windows / median(act, "wall"),
             "cpu_ms": 1000 * median(act, "cpu") / frames,
             "rss": median(act, "rss"),
+            "cpu_ratio": per_round(lambda a, d, i: a["cpu"] / (d["cpu"] + i["cpu"]), act, dec, inf),
         }
-        # The ratio per round, then its median: both sides come from the same round.
-        ratios = [a["cpu"] / (d["cpu"] + i["cpu"]) for a, d, i in zip(act, dec, inf)]
-        row["cpu_ratio"] = statistics.median(ratios)
-        if r["python"]:
-            py = r["python"]
-            row["py_fps"] = frames / median(py, "loop_wall")
+        whole = results.get(f"{head}|whole|{stride}")
+        if form == "pair" and whole:
+            row["pair_vs_whole"] = per_round(lambda a, w: w["wall"] / a["wall"], act, whole["actiond"])
+            row["pair_vs_whole_infer"] = per_round(lambda i, w: w["wall"] / i["wall"], inf, whole["infer"])
+        if py:
+            row["py_fps"] = frames / median(py, "wall")
+            row["py_loop_fps"] = frames / median(py, "loop_wall")
             row["py_cpu_ms"] = 1000 * median(py, "cpu") / frames
             row["py_rss"] = median(py, "rss")
-            row["vs_python"] = statistics.median(
-                (frames / a["wall"]) / (frames / p["loop_wall"]) for a, p in zip(act, py)
-            )
-            assert py[0]["windows"] == act[0]["windows"], (
-                f"{head} {form} stride {stride}: python made {py[0]['windows']} windows, "
-                f"actiond {act[0]['windows']}"
-            )
+            row["vs_python"] = per_round(lambda a, p: p["wall"] / a["wall"], act, py)
+            if whole and whole["python"]:
+                row["vs_python_whole"] = per_round(lambda a, p: p["wall"] / a["wall"], act, whole["python"])
         rows.append(row)
     return decode, rows
 
 
-def markdown(decode, rows, whole_python):
+def markdown(decode, rows):
+    def cell(row, key, fmt):
+        return fmt.format(row[key]) if key in row else "–"
+
     out = [
-        f"Decode ceiling (same pipeline into fakesink): {decode['fps']:.0f} frames/s, "
-        f"{decode['cpu_ms']:.3f} CPU-ms/frame, peak RSS {decode['rss']:.0f} MiB.",
+        f"Decode ceiling (`actiond bench decode`, the same GStreamer pipeline into a fakesink): "
+        f"{decode['fps']:.0f} frames/s, {decode['cpu_ms']:.3f} CPU-ms/frame, peak RSS {decode['rss']:.0f} MiB.",
         "",
-        "| head | form | stride | windows | infer ceiling windows/s | infer CPU-ms/frame | actiond frames/s "
-        "| actiond windows/s | actiond CPU-ms/frame | CPU ÷ (decode + infer) | actiond peak RSS MiB "
-        "| Python loop frames/s | Python CPU-ms/frame | Python peak RSS MiB | actiond ÷ Python (same form) "
-        "| actiond ÷ Python whole-model loop |",
-        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| head | form | stride | windows | actiond frames/s | actiond windows/s | actiond CPU-ms/frame "
+        "| decode + infer CPU-ms/frame | ratio | infer ceiling windows/s | peak RSS MiB "
+        "| pair ÷ whole windows/s (actiond; ceiling) | Python frames/s | Python CPU-ms/frame "
+        "| Python peak RSS MiB | actiond ÷ Python, same form | actiond ÷ Python, whole model |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|",
     ]
     for r in rows:
-        py = lambda k, f: f.format(r[k]) if k in r else "–"  # noqa: E731
-        base = whole_python.get((r["head"], r["stride"]))
-        vs_whole = f"{r['fps'] / base:.2f}" if base else "–"
+        pair = (f"{r['pair_vs_whole']:.2f}; {r['pair_vs_whole_infer']:.2f}" if "pair_vs_whole" in r else "–")
+        vs_whole = cell(r, "vs_python_whole", "{:.2f}") if r["form"] == "pair" else cell(r, "vs_python", "{:.2f}")
         out.append(
-            f"| {r['head']} | {r['form']} | {r['stride']} | {r['windows']} | {r['infer_wps']:.0f} "
-            f"| {r['infer_cpu_ms']:.3f} | {r['fps']:.0f} | {r['wps']:.0f} | {r['cpu_ms']:.3f} "
-            f"| {r['cpu_ratio']:.3f} | {r['rss']:.0f} | {py('py_fps', '{:.0f}')} "
-            f"| {py('py_cpu_ms', '{:.3f}')} | {py('py_rss', '{:.0f}')} | {py('vs_python', '{:.2f}')} "
-            f"| {vs_whole} |"
+            f"| {r['head']} | {r['form']} | {r['stride']} | {r['windows']} | {r['fps']:.0f} | {r['wps']:.0f} "
+            f"| {r['cpu_ms']:.3f} | {r['ceiling_cpu_ms']:.3f} | {r['cpu_ratio']:.3f} | {r['infer_wps']:.0f} "
+            f"| {r['rss']:.0f} | {pair} | {cell(r, 'py_fps', '{:.0f}')} | {cell(r, 'py_cpu_ms', '{:.3f}')} "
+            f"| {cell(r, 'py_rss', '{:.0f}')} | {cell(r, 'vs_python', '{:.2f}')} | {vs_whole} |"
         )
     return "\n".join(out)
 
@@ -187,8 +188,11 @@ def main():
     ap.add_argument("--forms", default="whole,pair")
     ap.add_argument("--strides", default="1,5,10")
     ap.add_argument("--repeat", type=int, default=3)
-    ap.add_argument("--inference", action="append", default=[],
-                    help="a line for the [inference] table, e.g. 'intra_threads = 2' (repeatable)")
+    ap.add_argument("--skip", action="append", default=None, metavar="HEAD:STRIDE",
+                    help="leave out a variant (default: convlstm:1, about 3 minutes per round)")
+    ap.add_argument("--workers", type=int, default=2, help="[inference] workers (actiond's default)")
+    ap.add_argument("--intra-threads", type=int, default=1, help="[inference] intra_threads (the default)")
+    ap.add_argument("--decoder-threads", type=int, default=1, help="[source] decoder_threads (the default)")
     ap.add_argument("--python-venv", help="venv with benches/python/requirements.txt; omit to skip Python")
     ap.add_argument("--out", type=Path, default=ROOT / "benches" / "results" / "latest.json")
     args = ap.parse_args()
@@ -200,10 +204,10 @@ def main():
             subprocess.run([args.actiond, "synth-video", "--out", video, "--width", "640", "--height", "480",
                             "--fps", "30", "--segments", str(args.segments)], check=True,
                            stderr=subprocess.DEVNULL)
-    video = Path(video).resolve()
-    frames = json.loads(Path(str(video)[: -len(video.suffix)] + ".truth.json").read_text())["frames"] \
-        if Path(str(video)[: -len(video.suffix)] + ".truth.json").exists() else None
+    video = str(Path(video).resolve())
+    frames = json.loads(measure(decode_cmd(args, video))[3])["frames"]
 
+    skip = set(args.skip if args.skip is not None else ["convlstm:1"])
     work = Path(tempfile.mkdtemp(prefix="actiond-bench-"))
     variants = []
     for head in args.heads.split(","):
@@ -211,12 +215,11 @@ def main():
             if form == "pair" and head not in TWO_STAGE:
                 continue
             for stride in map(int, args.strides.split(",")):
+                if f"{head}:{stride}" in skip:
+                    continue
                 cfg = work / f"{head}-{form}-{stride}.toml"
-                cfg.write_text(pipeline_text(head, form, stride, video, args.inference))
+                cfg.write_text(pipeline_text(head, form, stride, video, args))
                 variants.append((head, form, stride, str(cfg)))
-    if frames is None:
-        _, _, _, out = measure([args.actiond, "bench", "decode", variants[0][3]], subprocess.PIPE)
-        frames = json.loads(out)["frames"]
     print(f"video {video}: {frames} frames; {len(variants)} variants x {args.repeat} rounds", file=sys.stderr)
 
     results = {}
@@ -224,8 +227,6 @@ def main():
         print(f"round {n + 1}/{args.repeat}", file=sys.stderr, flush=True)
         one_round(args, video, frames, variants, results)
     decode, rows = summarise(results, frames, variants)
-    whole_python = {(r["head"], r["stride"]): r["py_fps"] for r in rows if r["form"] == "whole" and "py_fps" in r}
-    table = markdown(decode, rows, whole_python)
     machine = {
         "cpu": next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
                      if line.startswith("model name")), "unknown"),
@@ -234,12 +235,14 @@ def main():
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps({
-        "command": " ".join(sys.argv), "video": str(video), "frames": frames, "machine": machine,
-        "inference": args.inference, "decode": decode, "rows": rows, "raw": results,
-        "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
+        "command": " ".join(sys.argv), "video": video, "frames": frames, "machine": machine,
+        "workers": args.workers, "intra_threads": args.intra_threads, "decoder_threads": args.decoder_threads, "decode": decode, "rows": rows,
+        "raw": results, "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
     }, indent=1))
-    print(f"Machine: {machine['cpu']}, {machine['cores']} cores. Video: {video.name}, {frames} frames.\n")
-    print(table)
+    print(f"Machine: {machine['cpu']}, {machine['cores']} cores. Video: {Path(video).name}, {frames} frames, "
+          f"{args.workers} workers x {args.intra_threads} intra-op threads, {args.decoder_threads} decoder "
+          f"thread(s); medians of {args.repeat} rounds.\n")
+    print(markdown(decode, rows))
 
 
 if __name__ == "__main__":

@@ -2,8 +2,11 @@
 //! alone, through the same GStreamer pipeline into a `fakesink`, and inference alone, with the
 //! same sessions and thread settings on windows already in memory.
 //!
-//! Each runs in its own process, so the benchmark script can read every process's CPU time and
-//! peak memory from the kernel in the same way; these functions only count and time.
+//! Each runs in its own process, so the benchmark script (benches/run.py) can read every
+//! process's CPU time and peak memory from the kernel in the same way as for `actiond run`. The
+//! decode ceiling loads no ONNX Runtime and the inference ceiling starts no GStreamer, so the
+//! two together pay each start-up once, like the daemon. The times they report leave out their
+//! set-up (sessions, inputs).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -14,9 +17,9 @@ use rand::{Rng, SeedableRng};
 use serde::Serialize;
 
 use crate::error::Error;
-use crate::infer::{FrameEncoder, ModelIo, classify, runtime};
+use crate::infer::{FrameEncoder, ModelIo, classify};
 use crate::plan::Plan;
-use crate::source::{self, SourceLocation};
+use crate::source::{self, SourceLocation, SourceOptions};
 use crate::window::FrameFeatures;
 
 /// What one ceiling run did.
@@ -28,40 +31,40 @@ pub struct Ceiling {
     pub wall_s: f64,
 }
 
-/// Decodes `video` to the plan's frame format and discards the frames.
-pub fn decode(plan: &Plan, video: SourceLocation) -> Result<Ceiling, Error> {
+/// Decodes the file `video` to `format` and discards the frames.
+pub fn decode(video: SourceLocation, options: &SourceOptions) -> Result<Ceiling, Error> {
+    if video.local_path().is_none() {
+        return Err(Error::Runtime(format!("{}: the decode ceiling needs a file", video.display())));
+    }
     source::init()?;
     let started = Instant::now();
-    let frames = source::decode_only(video, plan.frame_format)?;
+    let frames = source::decode_only(video, options)?;
     Ok(Ceiling { mode: "decode", frames, windows: 0, wall_s: started.elapsed().as_secs_f64() })
 }
 
 /// Runs the inference a video of `frames` frames needs under the plan's window geometry: the
 /// whole model on every window, or the encoder on every sampled frame and the head on every
-/// window. Inputs are random values of the right shape; the runtime's cost does not depend on
-/// them.
+/// window, on the daemon's threads (the encoder on its own thread, beside the workers). Inputs
+/// are random values of the right shape; the runtime's cost does not depend on them.
 pub fn inference(plan: &Plan, first_session: Session, frames: u64) -> Result<Ceiling, Error> {
     let windows = plan.geometry.window_count(frames);
     let sampled = frames.div_ceil(plan.geometry.frame_step as u64);
     let mut rng = rand::rngs::SmallRng::seed_from_u64(7);
-    let started = Instant::now();
-    if let FrameFeatures::Embeddings(mut encoder) = plan.frame_features()? {
-        encode_frames(&mut encoder, sampled, plan.preprocessor.frame_len(), &mut rng)?;
-    }
+    let encoder = match plan.frame_features()? {
+        FrameFeatures::Embeddings(encoder) => {
+            let pixels = random_inputs(plan.preprocessor.frame_len(), || rng.random::<u8>());
+            Some((encoder, pixels))
+        }
+        FrameFeatures::Pixels { .. } => None,
+    };
     let window_len = plan.io.input_shape.iter().product::<i64>() as usize;
-    let inputs: Arc<Vec<Vec<f32>>> =
-        Arc::new((0..4).map(|_| (0..window_len).map(|_| rng.random::<f32>()).collect()).collect());
-    let inference = &plan.config.inference;
-    let env = runtime::environment(inference.onnxruntime.as_deref())?;
-    let mut sessions = vec![first_session];
-    for _ in 1..inference.workers {
-        sessions.push(runtime::open_session(
-            &env,
-            &plan.model.path,
-            inference.intra_threads,
-            inference.spin,
-        )?);
-    }
+    let inputs = Arc::new(random_inputs(window_len, || rng.random::<f32>()));
+    let sessions = plan.worker_sessions(first_session)?;
+
+    let started = Instant::now();
+    let encoding = encoder.map(|(mut encoder, pixels)| {
+        std::thread::spawn(move || encode_frames(&mut encoder, &pixels, sampled))
+    });
     let next = Arc::new(AtomicU64::new(0));
     let workers: Vec<_> = sessions
         .into_iter()
@@ -70,20 +73,18 @@ pub fn inference(plan: &Plan, first_session: Session, frames: u64) -> Result<Cei
             std::thread::spawn(move || run_windows(&mut session, &io, &inputs, &next, windows))
         })
         .collect();
-    for worker in workers {
-        worker.join().map_err(|_| Error::Runtime("a benchmark worker panicked".into()))??;
+    for thread in workers.into_iter().chain(encoding) {
+        thread.join().map_err(|_| Error::Runtime("a benchmark thread panicked".into()))??;
     }
     Ok(Ceiling { mode: "infer", frames, windows, wall_s: started.elapsed().as_secs_f64() })
 }
 
-fn encode_frames(
-    encoder: &mut FrameEncoder,
-    count: u64,
-    frame_bytes: usize,
-    rng: &mut impl Rng,
-) -> Result<(), Error> {
-    let pixels: Vec<Vec<u8>> =
-        (0..4).map(|_| (0..frame_bytes).map(|_| rng.random::<u8>()).collect()).collect();
+/// Four inputs of `len` values each, to cycle through.
+fn random_inputs<T>(len: usize, mut value: impl FnMut() -> T) -> Vec<Vec<T>> {
+    (0..4).map(|_| (0..len).map(|_| value()).collect()).collect()
+}
+
+fn encode_frames(encoder: &mut FrameEncoder, pixels: &[Vec<u8>], count: u64) -> Result<(), Error> {
     let mut embedding = vec![0.0f32; encoder.dim()];
     for n in 0..count {
         encoder

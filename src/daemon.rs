@@ -17,14 +17,14 @@ use ort::session::Session;
 
 use crate::config::{PipelineConfig, StreamConfig};
 use crate::error::Error;
-use crate::infer::{InferencePool, WindowQueues, WindowSender, runtime};
+use crate::infer::{InferencePool, WindowQueues, WindowSender};
 use crate::metrics::Metrics;
 use crate::output::{OutputSettings, OutputSummary, Sink, StageMessage, StatusEvent, run_output};
 use crate::plan::Plan;
 use crate::progress::{Progress, StreamState};
 use crate::source::supervisor::{ReconnectPolicy, StreamHandler, StreamStatus, Supervisor};
 use crate::source::{Frame, RtspSettings, SourceError, SourceOptions, location_of};
-use crate::window::Windower;
+use crate::window::{EncodeFailure, Windower};
 use prometheus_client::metrics::counter::Counter;
 
 /// How one stream's run ended.
@@ -82,7 +82,7 @@ impl StreamSet<'_> {
         self.progress.set_state(&config.id, StreamState::Starting);
         let stop = Arc::new(AtomicBool::new(false));
         let first_index = self.next_index.get(&config.id).copied().unwrap_or(0);
-        let (_, handle) = spawn_stream(
+        let spawned = spawn_stream(
             self.plan.clone(),
             config.clone(),
             sender,
@@ -90,7 +90,9 @@ impl StreamSet<'_> {
             stop.clone(),
             self.progress.clone(),
             first_index,
-        )?;
+        );
+        let (_, handle) =
+            spawned.inspect_err(|_| self.progress.set_state(&config.id, StreamState::Failed))?;
         self.running.insert(config.id.clone(), RunningStream { config, stop, handle });
         Ok(())
     }
@@ -167,16 +169,7 @@ pub fn run(
     mut sinks: Vec<Box<dyn Sink>>,
 ) -> Result<RunReport, Error> {
     let inference = &plan.config.inference;
-    let env = runtime::environment(inference.onnxruntime.as_deref())?;
-    let mut sessions = vec![first_session];
-    for _ in 1..inference.workers {
-        sessions.push(runtime::open_session(
-            &env,
-            &plan.model.path,
-            inference.intra_threads,
-            inference.spin,
-        )?);
-    }
+    let sessions = plan.worker_sessions(first_session)?;
     let queues = WindowQueues::new(inference.queue, inference.live_queue);
     let (output_tx, output_rx) = bounded(inference.queue * 4 + 64);
     let pool = InferencePool::start(sessions, plan.io.clone(), &queues, output_tx.clone(), progress.clone())
@@ -233,6 +226,7 @@ pub fn run(
 /// Source options of a stream: RTSP settings with the password resolved.
 fn source_options(plan: &Plan, stream: &StreamConfig) -> SourceOptions {
     let mut options = SourceOptions::file(plan.frame_format);
+    options.decoder_threads = plan.config.source.decoder_threads;
     if stream.is_live() {
         options.live = true;
         options.stall_timeout = Duration::from_secs_f64(stream.reconnect.stall_timeout_s);
@@ -258,6 +252,8 @@ struct StreamStage {
     output: Sender<StageMessage>,
     progress: Arc<Progress>,
     frames_decoded: Counter,
+    /// Frames in a row the encoder failed on (two-stage models).
+    encoder_failures: u64,
 }
 
 impl StreamStage {
@@ -290,12 +286,27 @@ impl StreamHandler for StreamStage {
     fn frame(&mut self, frame: &Frame) {
         self.frames_decoded.inc();
         match self.windower.push(frame) {
-            Ok(Some(window)) => self.send_window(window),
-            Ok(None) => {}
-            Err(e) => {
-                tracing::error!(stream = %self.id, frame = frame.index, error = %e,
-                    "The encoder failed on a frame; no window will span it.");
+            Ok(window) => {
+                if self.encoder_failures > 0 {
+                    tracing::info!(stream = %self.id, failed_frames = self.encoder_failures,
+                        "The encoder works again.");
+                    self.encoder_failures = 0;
+                }
+                if let Some(window) = window {
+                    self.send_window(window);
+                }
+            }
+            Err(EncodeFailure { error, tail }) => {
+                // Logged once per run of failures; the metric counts every frame.
+                if self.encoder_failures == 0 {
+                    tracing::error!(stream = %self.id, frame = frame.index, %error,
+                        "The encoder failed on a frame; no window spans a failed frame.");
+                }
+                self.encoder_failures += 1;
                 self.progress.metrics.encoder_failures.get_or_create(&Metrics::stream(&self.id)).inc();
+                if let Some(window) = tail {
+                    self.send_window(*window);
+                }
             }
         }
     }
@@ -353,8 +364,15 @@ fn spawn_stream(
             let windower =
                 Windower::new(id.clone(), plan.geometry, features, live).with_first_index(first_index);
             let frames_decoded = progress.metrics.frames_decoded.get_or_create(&Metrics::stream(&id)).clone();
-            let mut stage =
-                StreamStage { id: id.clone(), windower, windows, output, progress, frames_decoded };
+            let mut stage = StreamStage {
+                id: id.clone(),
+                windower,
+                windows,
+                output,
+                progress,
+                frames_decoded,
+                encoder_failures: 0,
+            };
             let supervisor = Supervisor {
                 location: location_of(&stream.uri),
                 options: source_options(&plan, &stream),

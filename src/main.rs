@@ -11,7 +11,7 @@ use clap::{Parser, Subcommand};
 use rand::SeedableRng;
 
 use actiond::Pipeline;
-use actiond::config::PipelineConfig;
+use actiond::config::{PipelineConfig, ResizeMode};
 use actiond::error::{Error, exit_code};
 use actiond::http::HttpListener;
 use actiond::infer::runtime;
@@ -19,6 +19,7 @@ use actiond::model::{ModelInfo, describe_session, read_opsets};
 use actiond::output::build_sinks;
 use actiond::plan::Plan;
 use actiond::service::{self, Outcome};
+use actiond::source::{FrameFormat, SourceOptions};
 use actiond::synthetic::{Codec, Timeline, write_video};
 
 #[derive(Parser)]
@@ -30,10 +31,21 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Ceiling {
-    /// Decode the pipeline's first input through the same GStreamer pipeline into a fakesink.
+    /// Decode a video file through the daemon's GStreamer pipeline into a fakesink.
     Decode {
-        /// Pipeline file (TOML).
-        pipeline: PathBuf,
+        /// Video file.
+        video: String,
+        /// Frame size the pipeline scales to (the model's).
+        #[arg(long, default_value_t = 64)]
+        width: u32,
+        #[arg(long, default_value_t = 64)]
+        height: u32,
+        /// Keep the aspect ratio with black borders (`source.resize = "letterbox"`).
+        #[arg(long)]
+        letterbox: bool,
+        /// `source.decoder_threads` (0: libav's choice).
+        #[arg(long, default_value_t = 1)]
+        decoder_threads: u32,
     },
     /// Run the pipeline's model on the windows (or frames and windows, for a two-stage model)
     /// of a video of `--frames` frames, from memory.
@@ -202,17 +214,18 @@ fn validate(pipeline: &Path) -> anyhow::Result<u8> {
 }
 
 fn bench(ceiling: Ceiling) -> anyhow::Result<u8> {
-    let pipeline = match &ceiling {
-        Ceiling::Decode { pipeline } | Ceiling::Infer { pipeline, .. } => pipeline,
-    };
-    let config = PipelineConfig::load(pipeline).map_err(Error::from)?;
-    let (plan, session) = Plan::prepare(config)?;
     let report = match ceiling {
-        Ceiling::Decode { .. } => {
-            let stream = plan.config.streams.first().context("the pipeline has no stream")?;
-            actiond::bench::decode(&plan, actiond::source::location_of(&stream.uri))?
+        Ceiling::Decode { video, width, height, letterbox, decoder_threads } => {
+            let resize = if letterbox { ResizeMode::Letterbox } else { ResizeMode::Stretch };
+            let mut options = SourceOptions::file(FrameFormat { width, height, resize });
+            options.decoder_threads = decoder_threads;
+            actiond::bench::decode(actiond::source::location_of(&video), &options)?
         }
-        Ceiling::Infer { frames, .. } => actiond::bench::inference(&plan, session, frames)?,
+        Ceiling::Infer { pipeline, frames } => {
+            let config = PipelineConfig::load(&pipeline).map_err(Error::from)?;
+            let (plan, session) = Plan::prepare(config)?;
+            actiond::bench::inference(&plan, session, frames)?
+        }
     };
     println!("{}", serde_json::to_string(&report)?);
     Ok(exit_code::OK)

@@ -22,6 +22,8 @@ pub struct Plan {
     pub frame_format: FrameFormat,
     pub io: ModelIo,
     pub preprocessor: Arc<Preprocessor>,
+    /// The encoder's ONNX bytes (two-stage models), read once when the plan was checked.
+    encoder_bytes: Option<Arc<[u8]>>,
 }
 
 impl Plan {
@@ -41,23 +43,45 @@ impl Plan {
             LayoutChoice::Nthwc => Some(TensorLayout::Thwc),
             LayoutChoice::Ncthw => Some(TensorLayout::Cthw),
         };
-        let model = match &files {
-            ModelFiles::Whole(path) => ModelInfo::from_session(path, &session, forced)?,
+        let (model, encoder_bytes) = match &files {
+            ModelFiles::Whole(path) => (ModelInfo::from_session(path, &session, forced)?, None),
             ModelFiles::TwoStage { encoder, head } => {
-                let encoder_session = runtime::open_session(&env, encoder, 1, false)?;
+                if !encoder.is_file() {
+                    return Err(ModelError::NotFound { path: encoder.clone() }.into());
+                }
+                let bytes: Arc<[u8]> = std::fs::read(encoder)
+                    .map_err(|e| ModelError::Load { path: encoder.clone(), reason: e.to_string() })?
+                    .into();
+                let encoder_session = runtime::open_session_from_memory(&env, &bytes, encoder, 1, false)?;
                 let encoder = EncoderInfo::from_session(encoder, &encoder_session, forced)?;
-                ModelInfo::from_head(head, &session, encoder)?
+                (ModelInfo::from_head(head, &session, encoder)?, Some(bytes))
             }
         };
         let labels = load_labels(&config.model.labels)?;
-        let plan = Self::from_parts(config, model, labels)?;
+        let plan = Self { encoder_bytes, ..Self::from_parts(config, model, labels)? };
         Ok((plan, session))
+    }
+
+    /// One session per inference worker, the first being the one `prepare` opened.
+    pub fn worker_sessions(&self, first: Session) -> Result<Vec<Session>, Error> {
+        let inference = &self.config.inference;
+        let env = runtime::environment(inference.onnxruntime.as_deref())?;
+        let mut sessions = vec![first];
+        for _ in 1..inference.workers {
+            sessions.push(runtime::open_session(
+                &env,
+                &self.model.path,
+                inference.intra_threads,
+                inference.spin,
+            )?);
+        }
+        Ok(sessions)
     }
 
     /// What one stream's ring holds: converted pixels, or embeddings from the stream's own
     /// encoder session (two-stage models).
     pub fn frame_features(&self) -> Result<FrameFeatures, Error> {
-        let Some(encoder) = &self.model.encoder else {
+        let (Some(encoder), Some(bytes)) = (&self.model.encoder, &self.encoder_bytes) else {
             return Ok(FrameFeatures::Pixels {
                 preprocessor: self.preprocessor.clone(),
                 layout: self.model.layout,
@@ -65,7 +89,13 @@ impl Plan {
         };
         let env = runtime::environment(self.config.inference.onnxruntime.as_deref())?;
         let inference = &self.config.inference;
-        let session = runtime::open_session(&env, &encoder.path, inference.encoder_threads, inference.spin)?;
+        let session = runtime::open_session_from_memory(
+            &env,
+            bytes,
+            &encoder.path,
+            inference.encoder_threads,
+            inference.spin,
+        )?;
         let format = self.frame_format;
         Ok(FrameFeatures::Embeddings(FrameEncoder::new(
             session,
@@ -151,6 +181,6 @@ impl Plan {
             height as usize,
         ));
         let frame_format = FrameFormat { width, height, resize: config.source.resize };
-        Ok(Self { config, model, labels, geometry, frame_format, io, preprocessor })
+        Ok(Self { config, model, labels, geometry, frame_format, io, preprocessor, encoder_bytes: None })
     }
 }

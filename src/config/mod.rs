@@ -236,12 +236,28 @@ pub enum ResizeMode {
 }
 
 /// Decoding options.
-#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SourceConfig {
     /// How frames are fitted to the model size.
     #[serde(default)]
     pub resize: ResizeMode,
+    /// Threads of libav's software decoders (`avdec_*` `max-threads`); 0 lets libav choose
+    /// (one per core). One thread (the default) costs 10–20 % less CPU per frame than frame
+    /// threading and, beside inference, ran as fast end to end (BENCHMARKS.md); more threads
+    /// decode one stream faster when nothing else needs the cores.
+    #[serde(default = "default_decoder_threads")]
+    pub decoder_threads: u32,
+}
+
+fn default_decoder_threads() -> u32 {
+    1
+}
+
+impl Default for SourceConfig {
+    fn default() -> Self {
+        Self { resize: ResizeMode::default(), decoder_threads: default_decoder_threads() }
+    }
 }
 
 /// The inference worker pool.
@@ -541,6 +557,7 @@ mod tests {
         assert_eq!(cfg.window.frame_step, 1);
         assert_eq!(cfg.window.tail, TailPolicy::Drop);
         assert_eq!(cfg.inference.workers, 2);
+        assert_eq!(cfg.source.decoder_threads, 1);
         assert_eq!(cfg.output.top_k, 3);
         assert!((cfg.model.scale - 1.0 / 255.0).abs() < 1e-9);
     }

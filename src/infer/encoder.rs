@@ -57,12 +57,10 @@ impl FrameEncoder {
 
     /// Encodes one packed RGB frame into `out` (`dim` values).
     pub fn encode(&mut self, rgb: &[u8], out: &mut [f32]) -> Result<(), InferError> {
-        match self.layout {
-            TensorLayout::Thwc => self.preprocessor.to_interleaved(rgb, &mut self.pixels),
-            TensorLayout::Cthw => self.preprocessor.to_planar(rgb, &mut self.pixels),
-        }
+        self.preprocessor.convert(self.layout, rgb, &mut self.pixels);
         let run = |e: ort::Error| InferError::Run(e.to_string());
-        let input = TensorRef::from_array_view((self.shape.clone(), self.pixels.as_slice())).map_err(run)?;
+        let input =
+            TensorRef::from_array_view((self.shape.as_slice(), self.pixels.as_slice())).map_err(run)?;
         let outputs = self.session.run(ort::inputs![self.input_name.as_str() => input]).map_err(run)?;
         let (_, embedding) = outputs[0].try_extract_tensor::<f32>().map_err(run)?;
         if embedding.len() != self.dim {

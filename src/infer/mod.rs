@@ -126,7 +126,7 @@ impl InferencePool {
 /// Runs one window's tensor through a session and returns class probabilities.
 pub fn classify(session: &mut Session, io: &ModelIo, window: &[f32]) -> Result<Vec<f32>, InferError> {
     let run = |e: ort::Error| InferError::Run(e.to_string());
-    let input = TensorRef::from_array_view((io.input_shape.clone(), window)).map_err(run)?;
+    let input = TensorRef::from_array_view((io.input_shape.as_slice(), window)).map_err(run)?;
     let outputs = session.run(ort::inputs![io.input_name.as_str() => input]).map_err(run)?;
     let (_, raw) = outputs[0].try_extract_tensor::<f32>().map_err(run)?;
     if raw.len() != io.classes {

@@ -77,7 +77,7 @@ mod tests {
     use crate::window::WindowMeta;
 
     fn window(index: u64) -> Window {
-        Window { meta: WindowMeta::placeholder("cam", index), data: crate::window::WindowData::empty() }
+        Window { meta: WindowMeta::placeholder("cam", index), data: crate::window::TensorPool::new(0).take() }
     }
 
     #[test]

@@ -83,13 +83,35 @@ pub fn open_session(
         return Err(ModelError::NotFound { path: model.to_owned() });
     }
     let load = |reason: String| ModelError::Load { path: model.to_owned(), reason };
+    builder(env, intra_threads, spin).map_err(&load)?.commit_from_file(model).map_err(|e| load(e.to_string()))
+}
+
+/// Like [`open_session`], from the model's bytes read earlier from `origin` (so that every
+/// stream's session is the model that was checked, even if the file changes meanwhile).
+pub fn open_session_from_memory(
+    env: &Environment,
+    bytes: &[u8],
+    origin: &Path,
+    intra_threads: usize,
+    spin: bool,
+) -> Result<ort::session::Session, ModelError> {
+    let load = |reason: String| ModelError::Load { path: origin.to_owned(), reason };
+    builder(env, intra_threads, spin)
+        .map_err(&load)?
+        .commit_from_memory(bytes)
+        .map_err(|e| load(e.to_string()))
+}
+
+fn builder(
+    env: &Environment,
+    intra_threads: usize,
+    spin: bool,
+) -> Result<ort::session::builder::SessionBuilder, String> {
     ort::session::Session::builder(env)
         .and_then(|b| b.with_intra_threads(intra_threads).map_err(Into::into))
         .and_then(|b| b.with_inter_threads(1).map_err(Into::into))
         .and_then(|b| b.with_intra_op_spinning(spin).map_err(Into::into))
-        .map_err(|e: ort::Error| load(e.to_string()))?
-        .commit_from_file(model)
-        .map_err(|e| load(e.to_string()))
+        .map_err(|e: ort::Error| e.to_string())
 }
 
 #[cfg(test)]

@@ -4,6 +4,7 @@
 //! one table read per byte whatever the settings.
 
 use crate::config::ChannelOrder;
+use crate::window::TensorLayout;
 
 /// The preprocessing part of the model configuration.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -47,6 +48,14 @@ impl Preprocessor {
     /// Values per converted frame.
     pub fn frame_len(&self) -> usize {
         self.pixels * 3
+    }
+
+    /// Converts into `layout`'s per-frame order: `[H, W, C]` for `Thwc`, `[C, H, W]` for `Cthw`.
+    pub fn convert(&self, layout: TensorLayout, rgb: &[u8], out: &mut [f32]) {
+        match layout {
+            TensorLayout::Thwc => self.to_interleaved(rgb, out),
+            TensorLayout::Cthw => self.to_planar(rgb, out),
+        }
     }
 
     /// `[H, W, C]` output.

@@ -30,6 +30,8 @@ pub(super) struct FrameReader {
     next_index: u64,
     next_pts_ns: u64,
     frame: Frame,
+    /// The last caps seen and their parsed form (caps change rarely, frames often).
+    info: Option<(gst::Caps, gst_video::VideoInfo)>,
 }
 
 impl Default for FrameReader {
@@ -37,7 +39,7 @@ impl Default for FrameReader {
         let now = (Instant::now(), SystemTime::now());
         let frame =
             Frame { index: 0, pts_ns: 0, duration_ns: 0, pixels: Vec::new(), arrival: now.0, wall: now.1 };
-        Self { next_index: 0, next_pts_ns: 0, frame }
+        Self { next_index: 0, next_pts_ns: 0, frame, info: None }
     }
 }
 
@@ -50,8 +52,12 @@ impl FrameReader {
     pub fn read(&mut self, sample: &gst::Sample) -> Result<&mut Frame, String> {
         let buffer = sample.buffer().ok_or("a sample without a buffer")?;
         let caps = sample.caps().ok_or("a sample without caps")?;
-        let info = gst_video::VideoInfo::from_caps(caps).map_err(|e| e.to_string())?;
-        let video = gst_video::VideoFrameRef::from_buffer_ref_readable(buffer, &info)
+        if self.info.as_ref().is_none_or(|(known, _)| known != caps) {
+            let info = gst_video::VideoInfo::from_caps(caps).map_err(|e| e.to_string())?;
+            self.info = Some((caps.to_owned(), info));
+        }
+        let (_, info) = self.info.as_ref().expect("set above");
+        let video = gst_video::VideoFrameRef::from_buffer_ref_readable(buffer, info)
             .map_err(|e| format!("cannot map a frame: {e}"))?;
         let (width, height) = (video.width() as usize, video.height() as usize);
         let stride = video.plane_stride()[0] as usize;

@@ -1,7 +1,7 @@
 //! Decoding an input into small RGB frames with GStreamer.
 //!
-//! One pipeline per input: `uridecodebin ! videoscale ! videoconvert ! appsink` with RGB caps
-//! at the model's size. Scaling before colour conversion converts 64×64 pixels instead of the
+//! One pipeline per input: `uridecodebin ! videoscale ! videoconvert ! capsfilter ! appsink`,
+//! the caps asking for RGB at the model's size. Scaling before colour conversion converts 64×64 pixels instead of the
 //! full picture (measured 2–3× faster). Frames are read row by row through the plane stride, as
 //! RGB rows are padded to 4 bytes.
 //!
@@ -81,12 +81,14 @@ pub struct SourceOptions {
     pub live: bool,
     pub stall_timeout: Duration,
     pub rtsp: Option<RtspSettings>,
+    /// `max-threads` of libav decoders; 0 = libav's choice.
+    pub decoder_threads: u32,
 }
 
 impl SourceOptions {
     /// Options for a local file: lossless, no stall detection.
     pub fn file(format: FrameFormat) -> Self {
-        Self { format, live: false, stall_timeout: Duration::MAX, rtsp: None }
+        Self { format, live: false, stall_timeout: Duration::MAX, rtsp: None, decoder_threads: 0 }
     }
 }
 
@@ -251,6 +253,15 @@ fn build_pipeline(
     let pipeline = gst::Pipeline::new();
     pipeline.add_many([&decode, &scale, &convert, &filter, sink]).map_err(|e| fail(e.to_string()))?;
     gst::Element::link_many([&scale, &convert, &filter, sink]).map_err(|e| fail(e.to_string()))?;
+    let threads = options.decoder_threads;
+    if threads > 0 {
+        pipeline.connect_deep_element_added(move |_, _, element| {
+            let is_libav = element.factory().is_some_and(|f| f.name().starts_with("avdec_"));
+            if is_libav && element.has_property("max-threads") {
+                element.set_property("max-threads", threads as i32);
+            }
+        });
+    }
     let scale_sink = scale.static_pad("sink").expect("videoscale has a sink pad");
     decode.connect_pad_added(move |_, pad| {
         let caps = pad.current_caps().unwrap_or_else(|| pad.query_caps(None));
@@ -281,13 +292,13 @@ fn count_buffers(sink: &gst::Element) -> Arc<AtomicU64> {
 
 /// Decodes a whole file through the same pipeline as [`VideoSource`] into a `fakesink`, and
 /// returns the number of frames: the decoding ceiling, for benchmarks.
-pub fn decode_only(location: SourceLocation, format: FrameFormat) -> Result<u64, SourceError> {
+pub fn decode_only(location: SourceLocation, options: &SourceOptions) -> Result<u64, SourceError> {
     let input = location.display().to_owned();
     let sink = gst::ElementFactory::make("fakesink")
         .property("sync", false)
         .build()
         .map_err(|e| SourceError::Pipeline { input: input.clone(), reason: e.to_string() })?;
-    let pipeline = build_pipeline(&location, &SourceOptions::file(format), &sink)?;
+    let pipeline = build_pipeline(&location, options, &sink)?;
     let frames = count_buffers(&sink);
     let result = (|| {
         pipeline
@@ -302,7 +313,13 @@ pub fn decode_only(location: SourceLocation, format: FrameFormat) -> Result<u64,
                 input: input.clone(),
                 reason: redact_credentials(&err.error().to_string()),
             }),
-            _ => Ok(frames.load(Ordering::Relaxed)),
+            _ => match frames.load(Ordering::Relaxed) {
+                0 => Err(SourceError::Decode {
+                    input: input.clone(),
+                    reason: "the input holds no video frames".into(),
+                }),
+                n => Ok(n),
+            },
         }
     })();
     // The pipeline is thrown away either way.

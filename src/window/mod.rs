@@ -5,9 +5,13 @@
 //! plain copy of T converted frames into the model's tensor layout. This keeps the per-window
 //! cost at a memcpy however much the windows overlap.
 
+mod pool;
 mod ring;
 
-pub use ring::{FrameFeatures, WallClock, Window, WindowData, WindowGeometry, WindowMeta, Windower};
+pub use pool::{PooledTensor, TensorPool};
+pub use ring::{
+    EncodeFailure, FrameFeatures, WallClock, Window, WindowData, WindowGeometry, WindowMeta, Windower,
+};
 
 /// Tensor layout of one window (the model input without its batch dimension).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -1,12 +1,10 @@
 //! The per-stream ring buffer and its window arithmetic.
 
-use std::ops::Deref;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
-use lockfree_object_pool::{LinearObjectPool, LinearOwnedReusable};
-
 use super::TensorLayout;
+use super::pool::{PooledTensor, TensorPool};
 use crate::config::TailPolicy;
 use crate::infer::{FrameEncoder, InferError};
 use crate::model::Preprocessor;
@@ -97,27 +95,15 @@ pub struct Window {
 
 /// A window's tensor, taken from its stream's pool and given back when dropped (after the
 /// inference run), so steady-state windowing allocates nothing.
-pub struct WindowData(LinearOwnedReusable<Vec<f32>>);
+pub type WindowData = PooledTensor;
 
-impl Deref for WindowData {
-    type Target = [f32];
-    fn deref(&self) -> &[f32] {
-        &self.0
-    }
-}
-
-#[cfg(test)]
-impl WindowData {
-    /// A tensor of no values, for tests of later stages.
-    pub fn empty() -> Self {
-        Self(Arc::new(LinearObjectPool::new(Vec::new, |_| {})).pull_owned())
-    }
-}
-
-impl std::fmt::Debug for WindowData {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "WindowData({} values)", self.0.len())
-    }
+/// A frame the encoder failed on. It is a discontinuity, like a reconnection: the ring was
+/// emptied, and `tail` is the padded window of the frames before it if the tail policy asks for
+/// one.
+#[derive(Debug)]
+pub struct EncodeFailure {
+    pub error: InferError,
+    pub tail: Option<Box<Window>>,
 }
 
 /// What a sampled frame becomes in the ring.
@@ -139,12 +125,7 @@ impl FrameFeatures {
 
     fn convert(&mut self, rgb: &[u8], out: &mut [f32]) -> Result<(), InferError> {
         match self {
-            FrameFeatures::Pixels { preprocessor, layout: TensorLayout::Thwc } => {
-                preprocessor.to_interleaved(rgb, out)
-            }
-            FrameFeatures::Pixels { preprocessor, layout: TensorLayout::Cthw } => {
-                preprocessor.to_planar(rgb, out)
-            }
+            FrameFeatures::Pixels { preprocessor, layout } => preprocessor.convert(*layout, rgb, out),
             FrameFeatures::Embeddings(encoder) => encoder.encode(rgb, out)?,
         }
         Ok(())
@@ -176,7 +157,7 @@ pub struct Windower {
     geometry: WindowGeometry,
     features: FrameFeatures,
     frame_len: usize,
-    tensors: Arc<LinearObjectPool<Vec<f32>>>,
+    tensors: TensorPool,
     /// T slots of `frame_len` values each; slot `n % T` holds sampled frame n.
     slots: Vec<f32>,
     meta: Vec<Option<SlotMeta>>,
@@ -200,8 +181,8 @@ impl Windower {
     ) -> Self {
         let frame_len = features.len();
         let window_len = frame_len * geometry.length;
-        // Every value of a pooled tensor is overwritten by `emit`: no reset needed.
-        let tensors = Arc::new(LinearObjectPool::new(move || vec![0.0f32; window_len], |_| {}));
+        // `emit` overwrites every value of a reused tensor: no clearing needed.
+        let tensors = TensorPool::new(window_len);
         Self {
             stream,
             geometry,
@@ -240,16 +221,17 @@ impl Windower {
 
     /// Takes one decoded frame; returns a window when this frame completes one. A frame the
     /// encoder fails on is an error and a discontinuity: no window will span it.
-    pub fn push(&mut self, frame: &Frame) -> Result<Option<Window>, InferError> {
+    pub fn push(&mut self, frame: &Frame) -> Result<Option<Window>, EncodeFailure> {
         if !frame.index.is_multiple_of(self.geometry.frame_step as u64) {
             return Ok(None);
         }
         let t = self.geometry.length;
         let slot = (self.sampled % t as u64) as usize;
         let dst = &mut self.slots[slot * self.frame_len..(slot + 1) * self.frame_len];
-        if let Err(e) = self.features.convert(&frame.pixels, dst) {
+        if let Err(error) = self.features.convert(&frame.pixels, dst) {
+            let tail = self.finish().map(Box::new);
             self.reset();
-            return Err(e);
+            return Err(EncodeFailure { error, tail });
         }
         self.meta[slot] = Some(SlotMeta {
             index: frame.index,
@@ -282,7 +264,7 @@ impl Windower {
     fn emit(&mut self, first: u64, real: usize) -> Window {
         let t = self.geometry.length;
         let slot_of = |k: usize| ((first + k.min(real - 1) as u64) % t as u64) as usize;
-        let mut data = self.tensors.pull_owned();
+        let mut data = self.tensors.take();
         match self.features.planes() {
             None => {
                 for (k, dst) in data.chunks_exact_mut(self.frame_len).enumerate() {
@@ -317,7 +299,7 @@ impl Windower {
                 end_ns: last_meta.end_ns,
                 clock,
             },
-            data: WindowData(data),
+            data,
         };
         self.emitted += 1;
         self.covered_to = first + real as u64;
@@ -469,19 +451,26 @@ mod tests {
     }
 
     #[test]
-    fn window_tensors_are_reused_once_dropped() {
-        let mut w =
-            Windower::new("s".into(), geometry(2, 1, 1, TailPolicy::Drop), pixels(TensorLayout::Thwc), false);
-        w.push(&frame(0)).unwrap();
-        let first = w.push(&frame(1)).unwrap().expect("a window");
-        let address = first.data.as_ptr();
-        drop(first);
-        let second = w.push(&frame(2)).unwrap().expect("a window");
-        assert_eq!(second.data.as_ptr(), address, "the dropped window's tensor was not reused");
-        // While a window is held, the next one gets another tensor.
-        let third = w.push(&frame(3)).unwrap().expect("a window");
-        assert_ne!(third.data.as_ptr(), second.data.as_ptr());
-        assert_eq!(third.meta.first_frame, 2);
+    fn reused_tensors_are_wholly_overwritten() {
+        // Reference: every window held, so each has a fresh tensor.
+        let g = geometry(3, 2, 1, TailPolicy::Pad);
+        for layout in [TensorLayout::Thwc, TensorLayout::Cthw] {
+            let fresh: Vec<Vec<f32>> = run(g, 10, layout).iter().map(|w| w.data.to_vec()).collect();
+            // Each window dropped before the next: one tensor goes round and round.
+            let mut w = Windower::new("s".into(), g, pixels(layout), false);
+            let (mut reused, mut addresses) = (Vec::new(), std::collections::HashSet::new());
+            for i in 0..10 {
+                if let Some(window) = w.push(&frame(i)).unwrap() {
+                    addresses.insert(window.data.as_ptr() as usize);
+                    reused.push(window.data.to_vec());
+                }
+            }
+            let tail = w.finish().expect("a padded tail window");
+            addresses.insert(tail.data.as_ptr() as usize);
+            reused.push(tail.data.to_vec());
+            assert_eq!(addresses.len(), 1, "{layout:?}: dropped tensors are reused");
+            assert_eq!(reused, fresh, "{layout:?}");
+        }
     }
 
     #[test]
