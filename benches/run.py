@@ -80,7 +80,7 @@ def one_round(args, video, frames, variants, results):
     models = ROOT / "models"
     for head, form, stride, cfg in variants:
         key = f"{head}|{form}|{stride}"
-        r = results.setdefault(key, {"infer": [], "actiond": [], "python": []})
+        r = results.setdefault(key, {"infer": [], "actiond": [], "python": [], "python_defaults": []})
         wall, cpu, rss, out = measure([args.actiond, "bench", "infer", cfg, "--frames", str(frames)])
         windows = json.loads(out)["windows"]
         r["infer"].append({"wall": wall, "cpu": cpu, "rss": rss, "windows": windows})
@@ -99,11 +99,17 @@ def one_round(args, video, frames, variants, results):
             cmd = [Path(args.python_venv) / "bin" / "python", ROOT / "benches" / "python" / "python_loop.py",
                    video, *model, "--stride", str(stride), "--threads", str(threads), "--no-spin",
                    "--decode-threads", str(args.decoder_threads)]
-            wall, cpu, rss, out = measure(cmd)
-            report = json.loads(out.strip().splitlines()[-1])
-            assert report["windows"] == windows, f"{key}: python made {report['windows']} windows, not {windows}"
-            assert report["frames"] == frames, f"{key}: python decoded {report['frames']} frames, not {frames}"
-            r["python"].append({"wall": wall, "loop_wall": report["wall_s"], "cpu": cpu, "rss": rss,
+            runs = [("python", cmd)]
+            if args.python_defaults and form == "whole":
+                # As usually written: onnxruntime's and OpenCV's own thread defaults (one intra-op
+                # thread per core, spinning; one decoder thread per core).
+                runs.append(("python_defaults", cmd[: cmd.index("--threads")]))
+            for name, command in runs:
+                wall, cpu, rss, out = measure(command)
+                report = json.loads(out.strip().splitlines()[-1])
+                assert report["windows"] == windows, f"{key}: {name} made {report['windows']} windows, not {windows}"
+                assert report["frames"] == frames, f"{key}: {name} decoded {report['frames']} frames, not {frames}"
+                r[name].append({"wall": wall, "loop_wall": report["wall_s"], "cpu": cpu, "rss": rss,
                                 "windows": windows})
         print(f"  {key}: done", file=sys.stderr, flush=True)
 
@@ -149,6 +155,11 @@ def summarise(results, frames, variants):
             row["vs_python"] = per_round(lambda a, p: p["wall"] / a["wall"], act, py)
             if whole and whole["python"]:
                 row["vs_python_whole"] = per_round(lambda a, p: p["wall"] / a["wall"], act, whole["python"])
+            if whole and whole.get("python_defaults"):
+                pd = whole["python_defaults"]
+                row["py_defaults_fps"] = frames / median(pd, "wall")
+                row["py_defaults_cpu_ms"] = 1000 * median(pd, "cpu") / frames
+                row["vs_python_defaults"] = per_round(lambda a, p: p["wall"] / a["wall"], act, pd)
         rows.append(row)
     return decode, rows
 
@@ -164,17 +175,21 @@ def markdown(decode, rows):
         "| head | form | stride | windows | actiond frames/s | actiond windows/s | actiond CPU-ms/frame "
         "| decode + infer CPU-ms/frame | ratio | infer ceiling windows/s | peak RSS MiB "
         "| pair ÷ whole windows/s (actiond; ceiling) | Python frames/s | Python CPU-ms/frame "
-        "| Python peak RSS MiB | actiond ÷ Python, same form | actiond ÷ Python, whole model |",
-        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|",
+        "| Python peak RSS MiB | actiond ÷ Python, same form | actiond ÷ Python, whole model "
+        "| Python whole model, library thread defaults: frames/s; CPU-ms/frame; actiond ÷ it |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|---|",
     ]
     for r in rows:
         pair = (f"{r['pair_vs_whole']:.2f}; {r['pair_vs_whole_infer']:.2f}" if "pair_vs_whole" in r else "–")
         vs_whole = cell(r, "vs_python_whole", "{:.2f}") if r["form"] == "pair" else cell(r, "vs_python", "{:.2f}")
+        defaults = (f"{r['py_defaults_fps']:.0f}; {r['py_defaults_cpu_ms']:.3f}; {r['vs_python_defaults']:.2f}"
+                    if "py_defaults_fps" in r else "–")
         out.append(
             f"| {r['head']} | {r['form']} | {r['stride']} | {r['windows']} | {r['fps']:.0f} | {r['wps']:.0f} "
             f"| {r['cpu_ms']:.3f} | {r['ceiling_cpu_ms']:.3f} | {r['cpu_ratio']:.3f} | {r['infer_wps']:.0f} "
             f"| {r['rss']:.0f} | {pair} | {cell(r, 'py_fps', '{:.0f}')} | {cell(r, 'py_cpu_ms', '{:.3f}')} "
-            f"| {cell(r, 'py_rss', '{:.0f}')} | {cell(r, 'vs_python', '{:.2f}')} | {vs_whole} |"
+            f"| {cell(r, 'py_rss', '{:.0f}')} | {cell(r, 'vs_python', '{:.2f}')} | {vs_whole} "
+            f"| {defaults} |"
         )
     return "\n".join(out)
 
@@ -194,6 +209,8 @@ def main():
     ap.add_argument("--intra-threads", type=int, default=1, help="[inference] intra_threads (the default)")
     ap.add_argument("--decoder-threads", type=int, default=1, help="[source] decoder_threads (the default)")
     ap.add_argument("--python-venv", help="venv with benches/python/requirements.txt; omit to skip Python")
+    ap.add_argument("--python-defaults", action=argparse.BooleanOptionalAction, default=True,
+                    help="also run the whole-model Python loop with the libraries' thread defaults")
     ap.add_argument("--out", type=Path, default=ROOT / "benches" / "results" / "latest.json")
     args = ap.parse_args()
 
