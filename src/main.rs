@@ -15,7 +15,7 @@ use actiond::config::{PipelineConfig, ResizeMode};
 use actiond::error::{Error, exit_code};
 use actiond::http::HttpListener;
 use actiond::infer::runtime;
-use actiond::model::{ModelInfo, describe_session, read_opsets};
+use actiond::model::{EncoderInfo, ModelInfo, describe_session, read_opsets};
 use actiond::output::build_sinks;
 use actiond::plan::Plan;
 use actiond::service::{self, Outcome};
@@ -198,10 +198,16 @@ fn validate(pipeline: &Path) -> anyhow::Result<u8> {
         return Err(Error::from(plan.config.error(missing.join("; "))).into());
     }
     let g = plan.geometry;
+    let model = match &plan.model.encoder {
+        Some(e) => {
+            format!("{} + head {} (two-stage, D={})", e.path.display(), plan.model.path.display(), e.dim)
+        }
+        None => plan.model.path.display().to_string(),
+    };
     println!(
         "{}: ok — model {} ({} classes), windows of {} frames every {} (frame_step {}), {}×{} input, {} stream(s)",
         pipeline.display(),
-        plan.model.path.display(),
+        model,
         plan.labels.len(),
         g.length,
         g.stride,
@@ -248,9 +254,28 @@ fn inspect_model(model: &Path, onnxruntime: Option<&Path>) -> anyhow::Result<u8>
     let (inputs, outputs) = describe_session(&session);
     describe("input", &inputs);
     describe("output", &outputs);
+    let dim = |d: Option<usize>| d.map_or("dynamic".to_owned(), |v| v.to_string());
+    let fixed = |d: i64| (d > 0).then_some(d as usize);
+    // Two-stage parts: a per-frame encoder (4-D input) or a temporal head (3-D input).
+    match inputs.first().map(|t| t.shape.as_slice()) {
+        Some(shape) if shape.len() == 4 => {
+            let encoder = EncoderInfo::from_session(model, &session, None).map_err(Error::from)?;
+            println!("form     encoder of a two-stage model (give it as `model.encoder`)");
+            println!("frames   H={} W={}", dim(encoder.height), dim(encoder.width));
+            println!("embedding D={}", encoder.dim);
+            return Ok(exit_code::OK);
+        }
+        Some(&[_, t, d]) => {
+            println!("form     temporal head of a two-stage model (give it as `model.head`)");
+            println!("sequence T={} D={}", dim(fixed(t)), dim(fixed(d)));
+            let classes = outputs.first().and_then(|o| o.shape.get(1)).and_then(|c| fixed(*c));
+            println!("classes  {}", dim(classes));
+            return Ok(exit_code::OK);
+        }
+        _ => {}
+    }
     match ModelInfo::from_session(model, &session, None) {
         Ok(info) => {
-            let dim = |d: Option<usize>| d.map_or("dynamic".to_owned(), |v| v.to_string());
             println!(
                 "layout   {}",
                 match info.layout {

@@ -68,3 +68,36 @@ fn inspect_model_prints_layout_sizes_classes_and_opset() {
         assert!(text.contains(needle), "missing {needle:?} in:\n{text}");
     }
 }
+
+#[test]
+fn inspect_model_names_the_parts_of_a_two_stage_model() {
+    for (file, needles) in [
+        ("gap_grid_lstm.encoder.onnx", vec!["encoder of a two-stage model", "H=64 W=64", "embedding D=256"]),
+        ("gap_grid_lstm.head.onnx", vec!["temporal head of a two-stage model", "T=10 D=256", "classes  8"]),
+    ] {
+        let out = actiond(&["inspect-model", model(file).to_str().unwrap()]);
+        assert!(out.status.success(), "{file}: {}", stderr(&out));
+        let text = stdout(&out);
+        for needle in needles {
+            assert!(text.contains(needle), "{file}: missing {needle:?} in:\n{text}");
+        }
+    }
+}
+
+#[test]
+fn validate_names_both_files_of_a_two_stage_model() {
+    let dir = tempdir();
+    let text = format!(
+        "[model]\nencoder = \"{}\"\nhead = \"{}\"\nlabels = \"{}\"\n\n[[streams]]\nid = \"a\"\nuri = \"{}\"\n",
+        model("gap_lstm.encoder.onnx").display(),
+        model("gap_lstm.head.onnx").display(),
+        root().join("models/labels.txt").display(),
+        // validate checks that inputs exist; it does not decode them.
+        fixture("reference_clip.rgb").display()
+    );
+    let out = actiond(&["validate", write_pipeline(dir.path(), "pair.toml", &text).to_str().unwrap()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(text.contains("gap_lstm.encoder.onnx + head") && text.contains("gap_lstm.head.onnx"), "{text}");
+    assert!(text.contains("D=64") && text.contains("windows of 10 frames every 5"), "{text}");
+}
