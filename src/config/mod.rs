@@ -115,7 +115,8 @@ pub struct ModelConfig {
     pub head: Option<PathBuf>,
     /// Text file with one class label per line, in output order.
     pub labels: PathBuf,
-    /// Input layout; `auto` detects `[N,T,H,W,C]` or `[N,C,T,H,W]` from the shape.
+    /// Input layout; `auto` detects `[N,T,H,W,C]` or `[N,C,T,H,W]` from the shape. For a
+    /// two-stage model it is the encoder's: `nthwc` for `[N,H,W,C]`, `ncthw` for `[N,C,H,W]`.
     #[serde(default)]
     pub layout: LayoutChoice,
     /// Multiplier applied to each 0–255 pixel value before mean/std.
