@@ -27,11 +27,13 @@ fn pipeline(
     write_pipeline(dir, "p.toml", &text)
 }
 
-/// Collects a live stream's windows until they cover `frames` frames.
+/// Collects a live stream's windows until they cover `frames` frames. Events already collected
+/// (while waiting for another stream) count too.
 fn collect_until_covered(daemon: &Daemon, seen: &mut Vec<Value>, stream: &str, frames: u64) -> bool {
-    daemon.wait_for(Duration::from_secs(60), seen, |e| {
+    let covers = |e: &Value| {
         e["stream"] == stream && e["type"] == "window" && e["last_frame"].as_u64().unwrap() + 10 >= frames
-    })
+    };
+    seen.iter().any(covers) || daemon.wait_for(Duration::from_secs(60), seen, covers)
 }
 
 fn windows_of(events: &[Value], stream: &str) -> Vec<Value> {
