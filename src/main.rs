@@ -15,7 +15,7 @@ use actiond::config::{PipelineConfig, ResizeMode};
 use actiond::error::{Error, exit_code};
 use actiond::http::HttpListener;
 use actiond::infer::runtime;
-use actiond::model::{EncoderInfo, ModelInfo, describe_session, read_opsets};
+use actiond::model::{EncoderInfo, HeadInfo, ModelInfo, describe_session, read_opsets};
 use actiond::output::build_sinks;
 use actiond::plan::Plan;
 use actiond::service::{self, Outcome};
@@ -255,7 +255,6 @@ fn inspect_model(model: &Path, onnxruntime: Option<&Path>) -> anyhow::Result<u8>
     describe("input", &inputs);
     describe("output", &outputs);
     let dim = |d: Option<usize>| d.map_or("dynamic".to_owned(), |v| v.to_string());
-    let fixed = |d: i64| (d > 0).then_some(d as usize);
     // Two-stage parts: a per-frame encoder (4-D input) or a temporal head (3-D input).
     match inputs.first().map(|t| t.shape.as_slice()) {
         Some(shape) if shape.len() == 4 => {
@@ -265,11 +264,11 @@ fn inspect_model(model: &Path, onnxruntime: Option<&Path>) -> anyhow::Result<u8>
             println!("embedding D={}", encoder.dim);
             return Ok(exit_code::OK);
         }
-        Some(&[_, t, d]) => {
+        Some(shape) if shape.len() == 3 => {
+            let head = HeadInfo::from_session(model, &session).map_err(Error::from)?;
             println!("form     temporal head of a two-stage model (give it as `model.head`)");
-            println!("sequence T={} D={}", dim(fixed(t)), dim(fixed(d)));
-            let classes = outputs.first().and_then(|o| o.shape.get(1)).and_then(|c| fixed(*c));
-            println!("classes  {}", dim(classes));
+            println!("sequence T={} D={}", dim(head.time), dim(head.dim));
+            println!("classes  {}", dim(head.classes));
             return Ok(exit_code::OK);
         }
         _ => {}

@@ -87,15 +87,15 @@ fn inspect_model_names_the_parts_of_a_two_stage_model() {
 #[test]
 fn validate_names_both_files_of_a_two_stage_model() {
     let dir = tempdir();
-    let text = format!(
-        "[model]\nencoder = \"{}\"\nhead = \"{}\"\nlabels = \"{}\"\n\n[[streams]]\nid = \"a\"\nuri = \"{}\"\n",
-        model("gap_lstm.encoder.onnx").display(),
-        model("gap_lstm.head.onnx").display(),
-        root().join("models/labels.txt").display(),
-        // validate checks that inputs exist; it does not decode them.
-        fixture("reference_clip.rgb").display()
+    // validate checks that inputs exist; it does not decode them.
+    let p = pair_pipeline(
+        dir.path(),
+        "pair.toml",
+        "gap_lstm.encoder.onnx",
+        "gap_lstm.head.onnx",
+        &fixture("reference_clip.rgb"),
     );
-    let out = actiond(&["validate", write_pipeline(dir.path(), "pair.toml", &text).to_str().unwrap()]);
+    let out = actiond(&["validate", p.to_str().unwrap()]);
     assert!(out.status.success(), "{}", stderr(&out));
     let text = stdout(&out);
     assert!(text.contains("gap_lstm.encoder.onnx + head") && text.contains("gap_lstm.head.onnx"), "{text}");

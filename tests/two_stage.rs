@@ -84,14 +84,14 @@ fn encoder_and_head_give_the_whole_models_probabilities() {
 fn a_head_that_does_not_fit_its_encoder_is_refused() {
     let dir = tempdir();
     // gap_lstm embeds a frame in 64 values; the grid head takes 4 × 64.
-    let text = format!(
-        "[model]\nencoder = \"{}\"\nhead = \"{}\"\nlabels = \"{}\"\n\n[[streams]]\nid = \"a\"\nuri = \"{}\"\n",
-        model("gap_lstm.encoder.onnx").display(),
-        model("gap_grid_lstm.head.onnx").display(),
-        root().join("models/labels.txt").display(),
-        fixture("reference_clip.rgb").display()
+    let p = pair_pipeline(
+        dir.path(),
+        "mismatch.toml",
+        "gap_lstm.encoder.onnx",
+        "gap_grid_lstm.head.onnx",
+        &fixture("reference_clip.rgb"),
     );
-    let out = actiond(&["run", write_pipeline(dir.path(), "mismatch.toml", &text).to_str().unwrap()]);
+    let out = actiond(&["run", p.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(4), "{}", stderr(&out));
     assert_clean_failure(&out, "gap_grid_lstm.head.onnx");
     assert!(stderr(&out).contains("gap_lstm.encoder.onnx"), "{}", stderr(&out));
@@ -101,14 +101,14 @@ fn a_head_that_does_not_fit_its_encoder_is_refused() {
 #[test]
 fn a_whole_model_given_as_encoder_is_refused_with_its_shape() {
     let dir = tempdir();
-    let text = format!(
-        "[model]\nencoder = \"{}\"\nhead = \"{}\"\nlabels = \"{}\"\n\n[[streams]]\nid = \"a\"\nuri = \"{}\"\n",
-        model("gap_lstm.onnx").display(),
-        model("gap_lstm.head.onnx").display(),
-        root().join("models/labels.txt").display(),
-        fixture("reference_clip.rgb").display()
+    let p = pair_pipeline(
+        dir.path(),
+        "wrong.toml",
+        "gap_lstm.onnx",
+        "gap_lstm.head.onnx",
+        &fixture("reference_clip.rgb"),
     );
-    let out = actiond(&["validate", write_pipeline(dir.path(), "wrong.toml", &text).to_str().unwrap()]);
+    let out = actiond(&["validate", p.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(4), "{}", stderr(&out));
     assert_clean_failure(&out, "[?,10,64,64,3]");
 }

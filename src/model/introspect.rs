@@ -67,18 +67,25 @@ pub fn detect_layout(shape: &[i64], forced: Option<TensorLayout>) -> Result<Tens
     if shape[0] > 1 {
         return Err(format!("{}; the batch dimension must be dynamic or 1", describe()));
     }
-    let channels_last = matches!(shape[4], 3 | -1);
-    let channels_first = matches!(shape[1], 3 | -1);
-    let layout = match forced {
-        Some(TensorLayout::Thwc) if channels_last => TensorLayout::Thwc,
-        Some(TensorLayout::Cthw) if channels_first => TensorLayout::Cthw,
-        Some(_) => return Err(format!("{} for the configured layout", describe())),
-        // A 3 in last position is the stronger hint: T = 3 is rarer than C = 3.
-        None if shape[4] == 3 => TensorLayout::Thwc,
-        None if shape[1] == 3 => TensorLayout::Cthw,
-        None => return Err(describe()),
-    };
-    Ok(layout)
+    channel_layout(shape, forced).ok_or_else(|| match forced {
+        Some(_) => format!("{} for the configured layout", describe()),
+        None => describe(),
+    })
+}
+
+/// Where the 3 colour channels are in a shape `[N, ..., C]` (`Thwc`) or `[N, C, ...]`
+/// (`Cthw`): video windows and single frames alike. `None` if they fit neither, or not the
+/// `forced` layout.
+fn channel_layout(shape: &[i64], forced: Option<TensorLayout>) -> Option<TensorLayout> {
+    let (first, last) = (shape[1], shape[shape.len() - 1]);
+    match forced {
+        Some(TensorLayout::Thwc) => matches!(last, 3 | -1).then_some(TensorLayout::Thwc),
+        Some(TensorLayout::Cthw) => matches!(first, 3 | -1).then_some(TensorLayout::Cthw),
+        // A 3 in last position is the stronger hint: T (or H) = 3 is rarer than C = 3.
+        None if last == 3 => Some(TensorLayout::Thwc),
+        None if first == 3 => Some(TensorLayout::Cthw),
+        None => None,
+    }
 }
 
 fn show(shape: &[i64]) -> String {
@@ -135,6 +142,34 @@ fn vector_output(path: &Path, session: &Session, what: &str) -> Result<Option<us
     Ok(fixed(output.shape[1]))
 }
 
+/// What actiond needs to know about the temporal head of a two-stage model
+/// (`[N,T,D]` → `[N,classes]`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HeadInfo {
+    pub time: Option<usize>,
+    /// Length of the embeddings it takes (D).
+    pub dim: Option<usize>,
+    pub classes: Option<usize>,
+}
+
+impl HeadInfo {
+    pub fn from_session(path: &Path, session: &Session) -> Result<Self, ModelError> {
+        let input = single_float_input(path, session, "the embedding sequence")?;
+        let s = &input.shape;
+        if s.len() != 3 || s[0] > 1 {
+            return Err(ModelError::Unsupported {
+                path: path.to_owned(),
+                reason: format!(
+                    "head input shape {} is not supported; accepted: [N,T,D], N dynamic, float32",
+                    show(s)
+                ),
+            });
+        }
+        let classes = vector_output(path, session, "classes")?;
+        Ok(Self { time: fixed(s[1]), dim: fixed(s[2]), classes })
+    }
+}
+
 impl EncoderInfo {
     /// Introspects a per-frame encoder. `forced` is the configured layout, if not `auto`
     /// (`nthwc` stands for `[N,H,W,C]` here, `ncthw` for `[N,C,H,W]`).
@@ -151,14 +186,10 @@ impl EncoderInfo {
         if s.len() != 4 || s[0] > 1 {
             return Err(unsupported(describe()));
         }
-        let layout = match forced {
-            Some(TensorLayout::Thwc) if matches!(s[3], 3 | -1) => TensorLayout::Thwc,
-            Some(TensorLayout::Cthw) if matches!(s[1], 3 | -1) => TensorLayout::Cthw,
-            Some(_) => return Err(unsupported(format!("{} for the configured layout", describe()))),
-            None if s[3] == 3 => TensorLayout::Thwc,
-            None if s[1] == 3 => TensorLayout::Cthw,
-            None => return Err(unsupported(describe())),
-        };
+        let layout = channel_layout(s, forced).ok_or_else(|| match forced {
+            Some(_) => unsupported(format!("{} for the configured layout", describe())),
+            None => unsupported(describe()),
+        })?;
         let (height, width) = match layout {
             TensorLayout::Thwc => (fixed(s[1]), fixed(s[2])),
             TensorLayout::Cthw => (fixed(s[2]), fixed(s[3])),
@@ -202,32 +233,25 @@ impl ModelInfo {
     /// Introspects the temporal head of a two-stage model (`[N,T,D]` → `[N,classes]`) and joins
     /// it to its encoder.
     pub fn from_head(path: &Path, session: &Session, encoder: EncoderInfo) -> Result<Self, ModelError> {
-        let unsupported = |reason: String| ModelError::Unsupported { path: path.to_owned(), reason };
-        let input = single_float_input(path, session, "the embedding sequence")?;
-        let s = &input.shape;
-        if s.len() != 3 || s[0] > 1 {
-            return Err(unsupported(format!(
-                "head input shape {} is not supported; accepted: [N,T,D], N dynamic, float32",
-                show(s)
-            )));
+        let head = HeadInfo::from_session(path, session)?;
+        if let Some(dim) = head.dim.filter(|d| *d != encoder.dim) {
+            return Err(ModelError::Unsupported {
+                path: path.to_owned(),
+                reason: format!(
+                    "the head takes embeddings of {dim} values but encoder {} makes {}",
+                    encoder.path.display(),
+                    encoder.dim
+                ),
+            });
         }
-        if s[2] > 0 && s[2] as usize != encoder.dim {
-            return Err(unsupported(format!(
-                "the head takes embeddings of {} values but encoder {} makes {}",
-                s[2],
-                encoder.path.display(),
-                encoder.dim
-            )));
-        }
-        let classes = vector_output(path, session, "classes")?;
         let (inputs, outputs) = describe_session(session);
         Ok(Self {
             path: path.to_owned(),
-            classes,
+            classes: head.classes,
             inputs,
             outputs,
             layout: TensorLayout::Thwc,
-            time: fixed(s[1]),
+            time: head.time,
             height: encoder.height,
             width: encoder.width,
             encoder: Some(encoder),
@@ -278,6 +302,14 @@ mod tests {
     fn image_model_is_refused_with_shape_and_accepted_shapes() {
         let err = detect_layout(&[-1, 224, 224, 3], None).unwrap_err();
         assert!(err.contains("[?,224,224,3]") && err.contains("[N,T,H,W,3]"), "{err}");
+    }
+
+    #[test]
+    fn frame_inputs_get_the_same_channel_rule() {
+        assert_eq!(channel_layout(&[-1, 64, 64, 3], None), Some(TensorLayout::Thwc));
+        assert_eq!(channel_layout(&[-1, 3, 64, 64], None), Some(TensorLayout::Cthw));
+        assert_eq!(channel_layout(&[-1, 64, 64, 3], Some(TensorLayout::Cthw)), None);
+        assert_eq!(channel_layout(&[-1, 64, 64, 5], None), None);
     }
 
     #[test]

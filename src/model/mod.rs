@@ -12,7 +12,7 @@ mod preprocess;
 
 use std::path::PathBuf;
 
-pub use introspect::{EncoderInfo, ModelInfo, TensorDescription, describe_session, detect_layout};
+pub use introspect::{EncoderInfo, HeadInfo, ModelInfo, TensorDescription, describe_session, detect_layout};
 pub use labels::load_labels;
 pub use opset::read_opsets;
 pub use preprocess::{PreprocessSettings, Preprocessor};

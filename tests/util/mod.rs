@@ -92,6 +92,19 @@ pub fn write_pipeline(dir: &Path, name: &str, text: &str) -> PathBuf {
     path
 }
 
+/// Writes a pipeline file into `dir` with a two-stage model (files of `models/`), the shipped
+/// labels and one stream `a` reading `uri`; returns its path.
+pub fn pair_pipeline(dir: &Path, name: &str, encoder: &str, head: &str, uri: &Path) -> PathBuf {
+    let text = format!(
+        "[model]\nencoder = \"{}\"\nhead = \"{}\"\nlabels = \"{}\"\n\n[[streams]]\nid = \"a\"\nuri = \"{}\"\n",
+        model(encoder).display(),
+        model(head).display(),
+        root().join("models/labels.txt").display(),
+        uri.display()
+    );
+    write_pipeline(dir, name, &text)
+}
+
 /// Writes a synthetic timeline video with `actiond synth-video`; returns the truth JSON.
 pub fn synth_video(path: &Path, width: u32, height: u32, segments: usize, seed: u64) -> Value {
     let out = actiond(&[
