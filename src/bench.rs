@@ -17,10 +17,10 @@ use rand::{Rng, SeedableRng};
 use serde::Serialize;
 
 use crate::error::Error;
-use crate::infer::{FrameEncoder, ModelIo, classify};
+use crate::infer::{ModelIo, OnnxEncoder, classify};
 use crate::plan::Plan;
 use crate::source::{self, SourceLocation, SourceOptions};
-use crate::window::FrameFeatures;
+use crate::window::FrameEncoder;
 
 /// What one ceiling run did.
 #[derive(Debug, Clone, Serialize)]
@@ -50,13 +50,10 @@ pub fn inference(plan: &Plan, first_session: Session, frames: u64) -> Result<Cei
     let windows = plan.geometry.window_count(frames);
     let sampled = frames.div_ceil(plan.geometry.frame_step as u64);
     let mut rng = rand::rngs::SmallRng::seed_from_u64(7);
-    let encoder = match plan.frame_features()? {
-        FrameFeatures::Embeddings(encoder) => {
-            let pixels = random_inputs(plan.preprocessor.frame_len(), || rng.random::<u8>());
-            Some((encoder, pixels))
-        }
-        FrameFeatures::Pixels { .. } => None,
-    };
+    let encoder = plan.frame_encoder()?.map(|encoder| {
+        let pixels = random_inputs(plan.preprocessor.frame_len(), || rng.random::<u8>());
+        (encoder, pixels)
+    });
     let window_len = plan.io.input_shape.iter().product::<i64>() as usize;
     let inputs = Arc::new(random_inputs(window_len, || rng.random::<f32>()));
     let sessions = plan.worker_sessions(first_session)?;
@@ -84,7 +81,7 @@ fn random_inputs<T>(len: usize, mut value: impl FnMut() -> T) -> Vec<Vec<T>> {
     (0..4).map(|_| (0..len).map(|_| value()).collect()).collect()
 }
 
-fn encode_frames(encoder: &mut FrameEncoder, pixels: &[Vec<u8>], count: u64) -> Result<(), Error> {
+fn encode_frames(encoder: &mut OnnxEncoder, pixels: &[Vec<u8>], count: u64) -> Result<(), Error> {
     let mut embedding = vec![0.0f32; encoder.dim()];
     for n in 0..count {
         encoder

@@ -2,16 +2,19 @@
 //!
 //! A GStreamer pipeline per stream decodes video into small RGB frames ([`source`]); a ring
 //! buffer per stream cuts them into overlapping windows ([`window`]); a pool of ONNX Runtime
-//! sessions classifies each window ([`infer`]); the output stage restores window order and
-//! smooths scores and finds actions ([`events`]), and writes events to the sinks ([`output`]). [`plan`] checks a configuration against its model, and
-//! [`daemon`] wires the stages for a run. [`Pipeline`] is the entry point for library users:
-//! build, start, receive [`Event`]s on a channel, stop.
+//! sessions classifies each window ([`infer`]); the output stage restores window order, smooths
+//! scores and finds actions ([`events`]), and writes events to the sinks ([`output`]). The types
+//! that cross those borders live in [`flow`], below every stage. [`config`] reads the pipeline
+//! file, [`plan`] checks it against its model and makes every stage's settings, and [`daemon`]
+//! wires the stages for a run. [`Pipeline`] is the entry point for library users: build,
+//! start, receive [`Event`]s on a channel, stop.
 
 pub mod bench;
 pub mod config;
 pub mod daemon;
 pub mod error;
 pub mod events;
+pub mod flow;
 pub mod http;
 pub mod infer;
 pub mod metrics;
@@ -20,11 +23,12 @@ pub mod output;
 pub mod pipeline;
 pub mod plan;
 pub mod progress;
+pub mod secret;
 pub mod service;
 pub mod source;
 pub mod synthetic;
 pub mod window;
 
 pub use error::Error;
-pub use output::Event;
+pub use flow::Event;
 pub use pipeline::{Pipeline, RunningPipeline};

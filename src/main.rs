@@ -4,7 +4,6 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
-use std::time::Duration;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
@@ -15,7 +14,7 @@ use actiond::config::{PipelineConfig, ResizeMode};
 use actiond::error::{Error, exit_code};
 use actiond::http::HttpListener;
 use actiond::infer::runtime;
-use actiond::model::{EncoderInfo, HeadInfo, ModelInfo, describe_session, read_opsets};
+use actiond::model::{EncoderInfo, HeadInfo, ModelInfo, TensorDescription, describe_session, read_opsets};
 use actiond::output::build_sinks;
 use actiond::plan::Plan;
 use actiond::service::{self, Outcome};
@@ -137,11 +136,10 @@ fn main() -> ExitCode {
 
 fn run(path: &Path) -> anyhow::Result<u8> {
     let pipeline = Pipeline::from_file(path)?;
-    let config = &pipeline.plan().config;
-    let live: Vec<String> = config.streams.iter().filter(|s| s.is_live()).map(|s| s.id.clone()).collect();
-    let sinks = build_sinks(&config.sinks, &live).map_err(|e| Error::Runtime(e.to_string()))?;
-    let shutdown_timeout = Duration::from_secs_f64(config.service.shutdown_timeout_s);
-    let http_listen = config.service.http_listen.clone();
+    let plan = pipeline.plan();
+    let sinks = build_sinks(&plan.sinks).map_err(|e| Error::Runtime(e.to_string()))?;
+    let shutdown_timeout = plan.service.shutdown_timeout;
+    let http_listen = plan.service.http_listen.clone();
     let running = pipeline.start(sinks)?;
     let _http = match &http_listen {
         Some(address) => {
@@ -189,13 +187,13 @@ fn validate(pipeline: &Path) -> anyhow::Result<u8> {
     let config = PipelineConfig::load(pipeline).map_err(Error::from)?;
     let (plan, _session) = Plan::prepare(config)?;
     let mut missing = Vec::new();
-    for stream in &plan.config.streams {
-        if let Err(e) = actiond::source::location_of(&stream.uri).ensure_exists() {
+    for stream in &plan.streams {
+        if let Err(e) = stream.location.ensure_exists() {
             missing.push(format!("stream `{}`: {e}", stream.id));
         }
     }
     if !missing.is_empty() {
-        return Err(Error::from(plan.config.error(missing.join("; "))).into());
+        return Err(Error::from(plan.error(missing.join("; "))).into());
     }
     let g = plan.geometry;
     let model = match &plan.model.encoder {
@@ -214,7 +212,7 @@ fn validate(pipeline: &Path) -> anyhow::Result<u8> {
         g.frame_step,
         plan.frame_format.width,
         plan.frame_format.height,
-        plan.config.streams.len()
+        plan.streams.len()
     );
     Ok(exit_code::OK)
 }
@@ -241,11 +239,9 @@ fn inspect_model(model: &Path, onnxruntime: Option<&Path>) -> anyhow::Result<u8>
     let env = runtime::environment(onnxruntime).map_err(Error::from)?;
     let session = runtime::open_session(&env, model, 1, false).map_err(Error::from)?;
     let opsets = read_opsets(model).map_err(Error::from)?;
-    let describe = |kind: &str, list: &[actiond::model::TensorDescription]| {
+    let describe = |kind: &str, list: &[TensorDescription]| {
         for t in list {
-            let dims: Vec<String> =
-                t.shape.iter().map(|d| if *d < 0 { "?".into() } else { d.to_string() }).collect();
-            println!("{kind:<8} {} {} [{}]", t.name, t.element_type, dims.join(","));
+            println!("{kind:<8} {} {} {}", t.name, t.element_type, t.shape_text());
         }
     };
     let opset_text: Vec<String> = opsets.iter().map(|(d, v)| format!("{d} {v}")).collect();
@@ -275,13 +271,7 @@ fn inspect_model(model: &Path, onnxruntime: Option<&Path>) -> anyhow::Result<u8>
     }
     match ModelInfo::from_session(model, &session, None) {
         Ok(info) => {
-            println!(
-                "layout   {}",
-                match info.layout {
-                    actiond::window::TensorLayout::Thwc => "NTHWC (Keras)",
-                    actiond::window::TensorLayout::Cthw => "NCTHW (PyTorch)",
-                }
-            );
+            println!("layout   {}", info.layout.describe());
             println!("frames   T={} H={} W={}", dim(info.time), dim(info.height), dim(info.width));
             println!("classes  {}", dim(info.classes));
             Ok(exit_code::OK)

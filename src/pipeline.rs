@@ -22,7 +22,8 @@ use ort::session::Session;
 use crate::config::PipelineConfig;
 use crate::daemon::{self, Control, RunReport};
 use crate::error::Error;
-use crate::output::{ChannelSink, Event, Sink};
+use crate::flow::Event;
+use crate::output::{ChannelSink, Sink};
 use crate::plan::Plan;
 use crate::progress::Progress;
 

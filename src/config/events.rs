@@ -67,3 +67,18 @@ impl Default for EventsConfig {
         }
     }
 }
+
+impl EventsConfig {
+    pub(crate) fn check(&self) -> Result<(), String> {
+        if self.modes.is_empty() {
+            return Err("`events.modes`: name at least one of \"windows\", \"actions\"".into());
+        }
+        super::at_least_one("events.average", self.average)?;
+        super::at_least_one("events.min_windows", self.min_windows)?;
+        let (on, off) = (self.on_threshold, self.off_threshold);
+        if !(0.0..=1.0).contains(&off) || !(off..=1.0).contains(&on) {
+            return Err("`events`: need 0 <= off_threshold <= on_threshold <= 1".into());
+        }
+        Ok(())
+    }
+}

@@ -2,6 +2,9 @@
 
 use serde::Deserialize;
 
+use super::{positive_seconds, uri_scheme};
+use crate::secret::Secret;
+
 /// One input.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -24,10 +27,27 @@ pub struct StreamConfig {
 impl StreamConfig {
     /// Whether this stream is handled as a live source.
     pub fn is_live(&self) -> bool {
-        self.live.unwrap_or_else(|| {
-            let scheme = self.uri.split_once("://").map(|(s, _)| s.to_ascii_lowercase());
-            scheme.is_some_and(|s| s != "file")
-        })
+        self.live.unwrap_or_else(|| uri_scheme(&self.uri).is_some_and(|s| s != "file"))
+    }
+
+    pub(crate) fn check(&self) -> Result<(), String> {
+        if self.id.is_empty() {
+            return Err("`streams.id`: must not be empty".into());
+        }
+        let r = &self.reconnect;
+        let durations = [
+            ("reconnect.stall_timeout_s", r.stall_timeout_s),
+            ("reconnect.initial_delay_s", r.initial_delay_s),
+            ("reconnect.max_delay_s", r.max_delay_s),
+            ("rtsp.connect_timeout_s", self.rtsp.connect_timeout_s),
+        ];
+        for (key, value) in durations {
+            positive_seconds(key, value).map_err(|e| format!("stream \"{}\": {e}", self.id))?;
+        }
+        if !(r.factor.is_finite() && r.factor >= 1.0) {
+            return Err(format!("stream \"{}\": `reconnect.factor` must be at least 1", self.id));
+        }
+        Ok(())
     }
 }
 
@@ -62,6 +82,16 @@ pub struct RtspConfig {
     pub password: Option<String>,
     /// Name of an environment variable holding the password.
     pub password_env: Option<String>,
+    /// The password, resolved from `password` or `password_env` when the file is loaded.
+    #[serde(skip)]
+    pub resolved_password: Option<Secret>,
+}
+
+impl RtspConfig {
+    pub(crate) fn resolve_secret(&mut self) -> Result<(), String> {
+        self.resolved_password = Secret::resolve(self.password.as_deref(), self.password_env.as_deref())?;
+        Ok(())
+    }
 }
 
 fn default_latency_ms() -> u32 {
@@ -80,6 +110,7 @@ impl Default for RtspConfig {
             user: None,
             password: None,
             password_env: None,
+            resolved_password: None,
         }
     }
 }

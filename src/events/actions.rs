@@ -1,44 +1,16 @@
 //! Action start/end detection with hysteresis over smoothed scores.
 
-use serde::Serialize;
+use crate::flow::{ActionEvent, ActionKind, StatusKind};
 
 /// Where a window lies in time (stream time, and wall clock for live streams).
 #[derive(Debug, Clone, PartialEq)]
 pub struct WindowTimes {
-    pub window: u64,
     pub start_s: f64,
     pub end_s: f64,
     pub start_utc: Option<String>,
     pub end_utc: Option<String>,
-}
-
-/// The start or the end of an action, in the same envelope as the other events.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct ActionEvent {
-    /// `action_start` or `action_end`.
-    #[serde(rename = "type")]
-    pub kind: &'static str,
-    pub stream: String,
-    /// `<stream>:<n>`, the same in an action's start and end.
-    pub action_id: String,
-    pub label: String,
-    /// Stream time of the first window of the action.
-    pub start_s: f64,
-    /// Stream time at which the last window at or above `off_threshold` ends (end events).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub end_s: Option<f64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub start_utc: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub end_utc: Option<String>,
-    /// Highest and mean smoothed score over the action's windows so far.
-    pub peak_score: f32,
-    pub mean_score: f32,
-    /// Windows in the action so far.
-    pub windows: u64,
-    /// Why an action ended other than by its score (`stream_end`, `stream_down`).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub reason: Option<String>,
+    /// Whether the stream is live (carried into the action events).
+    pub live: bool,
 }
 
 /// Thresholds of the detector.
@@ -105,7 +77,7 @@ impl ActionDetector {
         }
     }
 
-    fn event(&self, kind: &'static str, id: &str, label: usize, run: &Run, end: bool) -> ActionEvent {
+    fn event(&self, kind: ActionKind, id: &str, label: usize, run: &Run, end: bool) -> ActionEvent {
         ActionEvent {
             kind,
             stream: self.stream.clone(),
@@ -119,6 +91,7 @@ impl ActionDetector {
             mean_score: (run.sum / run.windows as f64) as f32,
             windows: run.windows,
             reason: None,
+            live: run.last.live,
         }
     }
 
@@ -136,7 +109,7 @@ impl ActionDetector {
                     LabelState::Active { id, run }
                 }
                 LabelState::Active { id, run } => {
-                    events.push(self.event("action_end", &id, label, &run, true));
+                    events.push(self.event(ActionKind::ActionEnd, &id, label, &run, true));
                     LabelState::Idle
                 }
                 _ if score < self.rules.on_threshold => LabelState::Idle,
@@ -156,19 +129,20 @@ impl ActionDetector {
         }
         let id = format!("{}:{}", self.stream, self.next_id);
         self.next_id += 1;
-        events.push(self.event("action_start", &id, label, &run, false));
+        events.push(self.event(ActionKind::ActionStart, &id, label, &run, false));
         LabelState::Active { id, run }
     }
 
     /// Ends every active action (stream ended or went down) and forgets rising ones.
-    pub fn close_all(&mut self, reason: &str) -> Vec<ActionEvent> {
+    pub fn close_all(&mut self, reason: StatusKind, live: bool) -> Vec<ActionEvent> {
         let mut events = Vec::new();
         for label in 0..self.states.len() {
             if let LabelState::Active { id, run } =
                 std::mem::replace(&mut self.states[label], LabelState::Idle)
             {
-                let mut event = self.event("action_end", &id, label, &run, true);
-                event.reason = Some(reason.to_owned());
+                let mut event = self.event(ActionKind::ActionEnd, &id, label, &run, true);
+                event.reason = Some(reason);
+                event.live = live;
                 events.push(event);
             }
         }
@@ -181,7 +155,7 @@ mod tests {
     use super::*;
 
     fn times(w: u64) -> WindowTimes {
-        WindowTimes { window: w, start_s: w as f64, end_s: w as f64 + 2.0, start_utc: None, end_utc: None }
+        WindowTimes { start_s: w as f64, end_s: w as f64 + 2.0, start_utc: None, end_utc: None, live: false }
     }
 
     fn detector(min_windows: usize) -> ActionDetector {
@@ -197,7 +171,7 @@ mod tests {
             .flat_map(|(w, &s)| {
                 d.on_window(&times(w as u64), &[1.0 - s, s]).into_iter().map(move |e| (w as u64, e))
             })
-            .map(|(w, e)| (w, e.kind, e.start_s, e.end_s))
+            .map(|(w, e)| (w, e.kind.as_str(), e.start_s, e.end_s))
             .collect()
     }
 
@@ -227,11 +201,12 @@ mod tests {
         let mut d = detector(1);
         let start = d.on_window(&times(0), &[0.1, 0.9]);
         assert_eq!(start[0].action_id, "cam:0");
-        let end = d.close_all("stream_down");
+        let end = d.close_all(StatusKind::Down, true);
         assert_eq!(end.len(), 1);
         assert_eq!(end[0].action_id, "cam:0");
-        assert_eq!(end[0].reason.as_deref(), Some("stream_down"));
+        assert_eq!(end[0].reason, Some(StatusKind::Down));
+        assert!(end[0].live, "liveness comes from the status that closed it");
         assert_eq!((end[0].peak_score, end[0].windows), (0.9, 1));
-        assert!(d.close_all("again").is_empty());
+        assert!(d.close_all(StatusKind::Ended, true).is_empty());
     }
 }

@@ -7,14 +7,14 @@
 use std::sync::Arc;
 
 use ort::session::Session;
-use ort::value::TensorRef;
 
-use super::InferError;
-use crate::model::{EncoderInfo, Preprocessor};
-use crate::window::TensorLayout;
+use super::run_once;
+use crate::flow::InferError;
+use crate::model::{EncoderInfo, Preprocessor, TensorLayout};
+use crate::window::FrameEncoder;
 
 /// An encoder session with its preprocessing and a reusable input buffer.
-pub struct FrameEncoder {
+pub struct OnnxEncoder {
     session: Session,
     input_name: String,
     /// `[1,H,W,3]` or `[1,3,H,W]`.
@@ -25,7 +25,7 @@ pub struct FrameEncoder {
     dim: usize,
 }
 
-impl FrameEncoder {
+impl OnnxEncoder {
     /// `height` and `width` are the frame size the pipeline decodes to.
     pub fn new(
         session: Session,
@@ -49,24 +49,15 @@ impl FrameEncoder {
             dim: info.dim,
         }
     }
+}
 
-    /// Length of one embedding.
-    pub fn dim(&self) -> usize {
+impl FrameEncoder for OnnxEncoder {
+    fn dim(&self) -> usize {
         self.dim
     }
 
-    /// Encodes one packed RGB frame into `out` (`dim` values).
-    pub fn encode(&mut self, rgb: &[u8], out: &mut [f32]) -> Result<(), InferError> {
+    fn encode(&mut self, rgb: &[u8], out: &mut [f32]) -> Result<(), InferError> {
         self.preprocessor.convert(self.layout, rgb, &mut self.pixels);
-        let run = |e: ort::Error| InferError::Run(e.to_string());
-        let input =
-            TensorRef::from_array_view((self.shape.as_slice(), self.pixels.as_slice())).map_err(run)?;
-        let outputs = self.session.run(ort::inputs![self.input_name.as_str() => input]).map_err(run)?;
-        let (_, embedding) = outputs[0].try_extract_tensor::<f32>().map_err(run)?;
-        if embedding.len() != self.dim {
-            return Err(InferError::OutputWidth { found: embedding.len(), expected: self.dim });
-        }
-        out.copy_from_slice(embedding);
-        Ok(())
+        run_once(&mut self.session, &self.input_name, &self.shape, &self.pixels, out)
     }
 }

@@ -18,30 +18,13 @@ use ort::value::TensorRef;
 use std::sync::Arc;
 
 use crate::config::OutputKind;
+use crate::flow::{InferError, Prediction, StageMessage, Window};
 use crate::metrics::QueueLabel;
-use crate::output::StageMessage;
 use crate::progress::Progress;
-use crate::window::{Window, WindowMeta};
 
-pub use encoder::FrameEncoder;
+pub use encoder::OnnxEncoder;
 pub use queue::{WindowQueues, WindowSender};
 pub use scores::to_probabilities;
-
-/// Why one window could not be classified.
-#[derive(Debug, Clone, thiserror::Error)]
-pub enum InferError {
-    #[error("ONNX Runtime failed: {0}")]
-    Run(String),
-    #[error("the model returned {found} values, expected {expected}")]
-    OutputWidth { found: usize, expected: usize },
-}
-
-/// The model's answer for one window, or why there is none.
-#[derive(Debug, Clone)]
-pub struct Prediction {
-    pub meta: WindowMeta,
-    pub outcome: Result<Vec<f32>, InferError>,
-}
 
 /// How to feed the model and read its answer; the same for every worker.
 #[derive(Debug, Clone)]
@@ -125,14 +108,28 @@ impl InferencePool {
 
 /// Runs one window's tensor through a session and returns class probabilities.
 pub fn classify(session: &mut Session, io: &ModelIo, window: &[f32]) -> Result<Vec<f32>, InferError> {
-    let run = |e: ort::Error| InferError::Run(e.to_string());
-    let input = TensorRef::from_array_view((io.input_shape.as_slice(), window)).map_err(run)?;
-    let outputs = session.run(ort::inputs![io.input_name.as_str() => input]).map_err(run)?;
-    let (_, raw) = outputs[0].try_extract_tensor::<f32>().map_err(run)?;
-    if raw.len() != io.classes {
-        return Err(InferError::OutputWidth { found: raw.len(), expected: io.classes });
-    }
-    let mut probabilities = raw.to_vec();
+    let mut probabilities = vec![0.0; io.classes];
+    run_once(session, &io.input_name, &io.input_shape, window, &mut probabilities)?;
     to_probabilities(&mut probabilities, io.output_kind);
     Ok(probabilities)
+}
+
+/// One run of a single-input session whose first output must hold exactly `out.len()` values,
+/// copied into `out`: a window through a classifier, or a frame through an encoder.
+fn run_once(
+    session: &mut Session,
+    input_name: &str,
+    shape: &[i64],
+    input: &[f32],
+    out: &mut [f32],
+) -> Result<(), InferError> {
+    let run = |e: ort::Error| InferError::Run(e.to_string());
+    let input = TensorRef::from_array_view((shape, input)).map_err(run)?;
+    let outputs = session.run(ort::inputs![input_name => input]).map_err(run)?;
+    let (_, values) = outputs[0].try_extract_tensor::<f32>().map_err(run)?;
+    if values.len() != out.len() {
+        return Err(InferError::OutputWidth { found: values.len(), expected: out.len() });
+    }
+    out.copy_from_slice(values);
+    Ok(())
 }

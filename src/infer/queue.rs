@@ -5,10 +5,10 @@
 //! the oldest window is taken out and reported as dropped, so the newest is always kept and
 //! latency stays bounded by the queue length.
 
-use crossbeam_channel::{Receiver, Sender, TrySendError, bounded};
+use crossbeam_channel::{Receiver, Sender, bounded};
 
-use crate::output::StageMessage;
-use crate::window::Window;
+use crate::flow::{DropOldest, StageMessage, Window};
+use crate::window::WindowOut;
 
 /// Both queues; workers take from either.
 pub struct WindowQueues {
@@ -29,7 +29,7 @@ impl WindowQueues {
     /// A sender for one stream; `drops` is told about every dropped window.
     pub fn sender(&self, live: bool, drops: Sender<StageMessage>) -> WindowSender {
         if live {
-            WindowSender::Lossy { queue: self.lossy.0.clone(), oldest: self.lossy.1.clone(), drops }
+            WindowSender::Lossy { queue: DropOldest::new(self.lossy.0.clone(), self.lossy.1.clone()), drops }
         } else {
             WindowSender::Lossless(self.lossless.0.clone())
         }
@@ -41,31 +41,19 @@ pub enum WindowSender {
     /// Blocks while the queue is full.
     Lossless(Sender<Window>),
     /// Never blocks: drops the oldest queued window to make room.
-    Lossy { queue: Sender<Window>, oldest: Receiver<Window>, drops: Sender<StageMessage> },
+    Lossy { queue: DropOldest<Window>, drops: Sender<StageMessage> },
 }
 
-impl WindowSender {
-    /// Queues a window. Returns false once inference has shut down.
-    pub fn send(&self, window: Window) -> bool {
+impl WindowOut for WindowSender {
+    fn send(&self, window: Window) -> bool {
         match self {
             WindowSender::Lossless(queue) => queue.send(window).is_ok(),
-            WindowSender::Lossy { queue, oldest, drops } => {
-                let mut window = window;
-                loop {
-                    match queue.try_send(window) {
-                        Ok(()) => return true,
-                        Err(TrySendError::Disconnected(_)) => return false,
-                        Err(TrySendError::Full(back)) => {
-                            window = back;
-                            if let Ok(old) = oldest.try_recv() {
-                                // The output stage must learn of the gap, or it would wait for it.
-                                if drops.send(StageMessage::Dropped(old.meta)).is_err() {
-                                    return false;
-                                }
-                            }
-                        }
-                    }
-                }
+            WindowSender::Lossy { queue, drops } => {
+                // The output stage must learn of each gap, or it would wait for it.
+                let mut open = true;
+                let sent =
+                    queue.send(window, |old| open &= drops.send(StageMessage::Dropped(old.meta)).is_ok());
+                sent.is_ok() && open
             }
         }
     }
@@ -74,10 +62,10 @@ impl WindowSender {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::window::WindowMeta;
+    use crate::flow::{TensorPool, WindowMeta};
 
     fn window(index: u64) -> Window {
-        Window { meta: WindowMeta::placeholder("cam", index), data: crate::window::TensorPool::new(0).take() }
+        Window { meta: WindowMeta::placeholder("cam", index), data: TensorPool::new(0).take() }
     }
 
     #[test]

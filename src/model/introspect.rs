@@ -5,8 +5,7 @@ use std::path::{Path, PathBuf};
 use ort::session::Session;
 use ort::value::ValueType;
 
-use super::ModelError;
-use crate::window::TensorLayout;
+use super::{ModelError, TensorLayout};
 
 /// Name, element type and shape (`-1` = dynamic) of one model input or output.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -14,6 +13,13 @@ pub struct TensorDescription {
     pub name: String,
     pub element_type: String,
     pub shape: Vec<i64>,
+}
+
+impl TensorDescription {
+    /// The shape as text, `?` for dynamic dimensions: `[?,10,64,64,3]`.
+    pub fn shape_text(&self) -> String {
+        show(&self.shape)
+    }
 }
 
 /// What actiond needs to know about a video classification model.
@@ -260,20 +266,6 @@ impl ModelInfo {
 
     pub fn input(&self) -> &TensorDescription {
         &self.inputs[0]
-    }
-
-    pub fn output(&self) -> &TensorDescription {
-        &self.outputs[0]
-    }
-
-    /// The input shape as text, `?` for dynamic dimensions.
-    pub fn input_shape_text(&self) -> String {
-        show(&self.input().shape)
-    }
-
-    /// The output shape as text, `?` for dynamic dimensions.
-    pub fn output_shape_text(&self) -> String {
-        show(&self.output().shape)
     }
 }
 

@@ -17,6 +17,26 @@ pub use labels::load_labels;
 pub use opset::read_opsets;
 pub use preprocess::{PreprocessSettings, Preprocessor};
 
+/// Tensor layout of one window (the model input without its batch dimension), or of one frame
+/// for an encoder (`Thwc` then means `[H,W,C]`, `Cthw` means `[C,H,W]`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TensorLayout {
+    /// `[T, H, W, C]`: each frame is stored interleaved and copied whole.
+    Thwc,
+    /// `[C, T, H, W]`: each frame is stored planar and copied plane by plane.
+    Cthw,
+}
+
+impl TensorLayout {
+    /// How `inspect-model` names it.
+    pub fn describe(self) -> &'static str {
+        match self {
+            TensorLayout::Thwc => "NTHWC (Keras)",
+            TensorLayout::Cthw => "NCTHW (PyTorch)",
+        }
+    }
+}
+
 /// Why a model, its labels or its runtime cannot be used.
 #[derive(Debug, thiserror::Error)]
 pub enum ModelError {

@@ -3,8 +3,8 @@
 //! All of that is folded into one 256-entry lookup table per channel, so converting a frame is
 //! one table read per byte whatever the settings.
 
+use super::TensorLayout;
 use crate::config::ChannelOrder;
-use crate::window::TensorLayout;
 
 /// The preprocessing part of the model configuration.
 #[derive(Debug, Clone, Copy, PartialEq)]

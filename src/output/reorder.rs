@@ -5,18 +5,7 @@
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::Arc;
 
-use crate::infer::Prediction;
-use crate::output::StatusEvent;
-use crate::window::WindowMeta;
-
-/// What comes out of the reorderer, in order per stream.
-#[derive(Debug, Clone)]
-pub enum Released {
-    Prediction(Prediction),
-    /// A window that was dropped before inference (live backpressure).
-    Dropped(WindowMeta),
-    Status(StatusEvent),
-}
+use crate::flow::{Slot, StageMessage};
 
 /// Holds items until all earlier windows of the same stream have been released.
 #[derive(Debug, Default)]
@@ -27,19 +16,19 @@ pub struct Reorderer {
 #[derive(Debug, Default)]
 struct StreamQueue {
     next: u64,
-    waiting: BTreeMap<u64, Released>,
-    /// Status events and the window index they follow.
-    statuses: VecDeque<(u64, StatusEvent)>,
+    waiting: BTreeMap<u64, StageMessage>,
+    /// Status messages and the window index they follow.
+    statuses: VecDeque<(u64, StageMessage)>,
 }
 
 impl StreamQueue {
-    fn release(&mut self, ready: &mut Vec<Released>) {
+    fn release(&mut self, ready: &mut Vec<StageMessage>) {
         loop {
             if let Some((after, _)) = self.statuses.front()
                 && *after <= self.next
             {
                 let (_, status) = self.statuses.pop_front().expect("front exists");
-                ready.push(Released::Status(status));
+                ready.push(status);
                 continue;
             }
             match self.waiting.remove(&self.next) {
@@ -54,44 +43,32 @@ impl StreamQueue {
 }
 
 impl Reorderer {
-    /// Accepts a prediction or a dropped window; returns what is now ready, in order.
-    pub fn push(&mut self, item: Released) -> Vec<Released> {
-        let (stream, index) = match &item {
-            Released::Prediction(p) => (p.meta.stream.clone(), p.meta.index),
-            Released::Dropped(meta) => (meta.stream.clone(), meta.index),
-            Released::Status(_) => unreachable!("status events go through push_status"),
-        };
-        let queue = self.streams.entry(stream).or_default();
-        queue.waiting.insert(index, item);
-        let mut ready = Vec::new();
-        queue.release(&mut ready);
-        ready
-    }
-
-    /// Accepts a status event that follows the stream's first `after_windows` windows.
-    pub fn push_status(
-        &mut self,
-        stream: &Arc<str>,
-        after_windows: u64,
-        status: StatusEvent,
-    ) -> Vec<Released> {
+    /// Accepts any message; returns what is now ready, in order. A prediction or a dropped
+    /// window waits for the stream's earlier windows; a status waits for the windows it follows.
+    pub fn push(&mut self, message: StageMessage) -> Vec<StageMessage> {
+        let (stream, slot) = message.slot();
         let queue = self.streams.entry(stream.clone()).or_default();
-        queue.statuses.push_back((after_windows, status));
+        match slot {
+            Slot::Window(index) => {
+                queue.waiting.insert(index, message);
+            }
+            Slot::AfterWindows(after) => queue.statuses.push_back((after, message)),
+        }
         let mut ready = Vec::new();
         queue.release(&mut ready);
         ready
     }
 
     /// Releases whatever is still held (only after a gap that will never be filled), in order.
-    pub fn drain(&mut self) -> Vec<Released> {
+    pub fn drain(&mut self) -> Vec<StageMessage> {
         let mut out = Vec::new();
-        for (_, mut queue) in self.streams.drain() {
-            let mut items: Vec<(u64, Released)> = queue.waiting.into_iter().collect();
-            items.extend(queue.statuses.drain(..).map(|(after, s)| (after, Released::Status(s))));
-            // Stable: a status placed after window n comes after the item with index n - 1.
-            items.sort_by_key(|(k, item)| (*k, !matches!(item, Released::Status(_))));
-            out.extend(items.into_iter().map(|(_, item)| item));
-            queue.waiting = BTreeMap::new();
+        for (_, queue) in self.streams.drain() {
+            let mut items: Vec<(u64, bool, StageMessage)> =
+                queue.waiting.into_iter().map(|(index, item)| (index, true, item)).collect();
+            items.extend(queue.statuses.into_iter().map(|(after, s)| (after, false, s)));
+            // Stable: a status placed after window n comes before the item with index n.
+            items.sort_by_key(|(k, is_window, _)| (*k, *is_window));
+            out.extend(items.into_iter().map(|(_, _, item)| item));
         }
         out
     }
@@ -102,29 +79,31 @@ mod tests {
     use super::*;
     use std::time::SystemTime;
 
-    use crate::source::supervisor::StreamStatus;
+    use crate::flow::{FailureReason, Prediction, StatusEvent, StreamStatus, WindowMeta};
 
     fn meta(stream: &str, index: u64) -> WindowMeta {
         WindowMeta::placeholder(stream, index)
     }
 
-    fn prediction(stream: &str, index: u64) -> Released {
-        Released::Prediction(Prediction { meta: meta(stream, index), outcome: Ok(vec![1.0]) })
+    fn prediction(stream: &str, index: u64) -> StageMessage {
+        StageMessage::Prediction(Prediction { meta: meta(stream, index), outcome: Ok(vec![1.0]) })
     }
 
-    fn describe(items: &[Released]) -> Vec<String> {
+    fn describe(items: &[StageMessage]) -> Vec<String> {
         items
             .iter()
             .map(|r| match r {
-                Released::Prediction(p) => format!("p{}", p.meta.index),
-                Released::Dropped(m) => format!("d{}", m.index),
-                Released::Status(s) => s.kind.to_owned(),
+                StageMessage::Prediction(p) => format!("p{}", p.meta.index),
+                StageMessage::Dropped(m) => format!("d{}", m.index),
+                StageMessage::Status { event, .. } => event.kind.as_str().to_owned(),
             })
             .collect()
     }
 
-    fn down(stream: &str) -> StatusEvent {
-        StatusEvent::new(stream, &StreamStatus::Down { reason: "x".into() }, SystemTime::now())
+    fn down(stream: &str, after_windows: u64) -> StageMessage {
+        let status = StreamStatus::Down { reason: FailureReason::Eos };
+        let event = StatusEvent::new(stream, &status, SystemTime::now(), true);
+        StageMessage::Status { stream: stream.into(), after_windows, event }
     }
 
     #[test]
@@ -141,24 +120,23 @@ mod tests {
     fn dropped_windows_fill_the_gap() {
         let mut r = Reorderer::default();
         assert!(r.push(prediction("a", 1)).is_empty());
-        assert_eq!(describe(&r.push(Released::Dropped(meta("a", 0)))), ["d0", "p1"]);
+        assert_eq!(describe(&r.push(StageMessage::Dropped(meta("a", 0)))), ["d0", "p1"]);
     }
 
     #[test]
     fn status_waits_for_the_windows_before_it() {
         let mut r = Reorderer::default();
-        let a: Arc<str> = "a".into();
-        assert!(r.push_status(&a, 2, down("a")).is_empty());
+        assert!(r.push(down("a", 2)).is_empty());
         assert_eq!(describe(&r.push(prediction("a", 0))), ["p0"]);
         assert_eq!(describe(&r.push(prediction("a", 1))), ["p1", "stream_down"]);
-        assert_eq!(describe(&r.push_status(&a, 2, down("a"))), ["stream_down"]);
+        assert_eq!(describe(&r.push(down("a", 2))), ["stream_down"]);
     }
 
     #[test]
     fn drain_returns_held_items_in_order() {
         let mut r = Reorderer::default();
         r.push(prediction("a", 3));
-        r.push_status(&"a".into(), 3, down("a"));
+        r.push(down("a", 3));
         r.push(prediction("a", 2));
         assert_eq!(describe(&r.drain()), ["p2", "stream_down", "p3"]);
     }

@@ -1,4 +1,4 @@
-//! One decoded RGB frame and its reading from an appsink sample.
+//! Reading decoded RGB frames from appsink samples.
 
 use std::time::{Instant, SystemTime};
 
@@ -6,22 +6,7 @@ use gstreamer as gst;
 use gstreamer_video as gst_video;
 use gstreamer_video::prelude::*;
 
-/// A decoded frame at the model's size, RGB, rows packed (no stride padding).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Frame {
-    /// 0-based position among the stream's decoded frames.
-    pub index: u64,
-    /// Presentation time in stream time, nanoseconds.
-    pub pts_ns: u64,
-    /// How long the frame is shown, nanoseconds.
-    pub duration_ns: u64,
-    /// `height × width × 3` bytes.
-    pub pixels: Vec<u8>,
-    /// When the frame reached actiond (for latency).
-    pub arrival: Instant,
-    /// Wall-clock time at arrival (for the UTC times of live streams).
-    pub wall: SystemTime,
-}
+use crate::flow::Frame;
 
 /// Turns samples into numbered frames, filling in missing timestamps from the frame rate.
 /// The same `Frame` is refilled for every sample, so reading allocates nothing after the first.

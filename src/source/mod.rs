@@ -11,6 +11,7 @@
 //! reconnects live inputs.
 
 mod frame;
+mod pipeline;
 pub mod supervisor;
 mod uri;
 
@@ -21,16 +22,20 @@ use std::time::{Duration, Instant};
 use gstreamer as gst;
 use gstreamer::prelude::*;
 use gstreamer_app as gst_app;
-use gstreamer_video as gst_video;
 
-pub use frame::Frame;
+pub use pipeline::decode_only;
 pub use uri::{SourceLocation, location_of, redact_credentials};
 
 use crate::config::{ResizeMode, RtspTransport};
+use crate::flow::{FailureReason, Frame};
+use crate::secret::Secret;
+use pipeline::{build_pipeline, count_buffers};
 
 /// Why an input could not be decoded.
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum SourceError {
+    #[error("GStreamer cannot be initialised: {0}")]
+    Init(String),
     #[error("input {input}: file not found")]
     NotFound { input: String },
     #[error("input {input}: {reason}")]
@@ -44,14 +49,28 @@ pub enum SourceError {
 }
 
 impl SourceError {
-    /// A short reason for status events.
-    pub fn reason(&self) -> String {
+    /// Why the stream stopped, for status events.
+    pub fn failure(&self) -> FailureReason {
         match self {
-            SourceError::NotFound { .. } => "file not found".into(),
-            SourceError::Pipeline { reason, .. } | SourceError::Decode { reason, .. } => reason.clone(),
-            SourceError::Stalled { seconds, .. } => format!("no frame for {seconds:.1} s"),
-            SourceError::Ended { .. } => "end of stream".into(),
+            SourceError::NotFound { .. } => FailureReason::NotFound,
+            SourceError::Init(reason)
+            | SourceError::Pipeline { reason, .. }
+            | SourceError::Decode { reason, .. } => FailureReason::Error(reason.clone()),
+            SourceError::Stalled { seconds, .. } => FailureReason::Stalled { seconds: *seconds },
+            SourceError::Ended { .. } => FailureReason::Eos,
         }
+    }
+
+    /// A GStreamer error message about `input`, credentials redacted.
+    fn from_bus(input: &str, err: &gst::message::Error) -> Self {
+        let mut reason = redact_credentials(&err.error().to_string());
+        if let Some(details) = err.debug() {
+            tracing::debug!(input, details = %redact_credentials(&details), "GStreamer error details.");
+        }
+        if reason.is_empty() {
+            reason = "unknown GStreamer error".into();
+        }
+        SourceError::Decode { input: input.to_owned(), reason }
     }
 }
 
@@ -70,7 +89,7 @@ pub struct RtspSettings {
     pub latency_ms: u32,
     pub connect_timeout: Duration,
     pub user: Option<String>,
-    pub password: Option<String>,
+    pub password: Option<Secret>,
 }
 
 /// How an input is read.
@@ -103,7 +122,7 @@ pub struct SourceSummary {
 
 /// Initialises GStreamer once per process.
 pub fn init() -> Result<(), SourceError> {
-    gst::init().map_err(|e| SourceError::Pipeline { input: String::new(), reason: e.to_string() })
+    gst::init().map_err(|e| SourceError::Init(e.to_string()))
 }
 
 /// A decoding pipeline for one input, built but not yet playing.
@@ -203,151 +222,6 @@ impl VideoSource {
     fn bus_error(&self, bus: &gst::Bus) -> Option<SourceError> {
         let message = bus.pop_filtered(&[gst::MessageType::Error])?;
         let gst::MessageView::Error(err) = message.view() else { return None };
-        let mut reason = redact_credentials(&err.error().to_string());
-        if let Some(details) = err.debug() {
-            tracing::debug!(input = %self.location.display(), details = %redact_credentials(&details),
-                "GStreamer error details.");
-        }
-        if reason.is_empty() {
-            reason = "unknown GStreamer error".into();
-        }
-        Some(SourceError::Decode { input: self.location.display().to_owned(), reason })
-    }
-}
-
-/// `uridecodebin ! videoscale ! videoconvert ! capsfilter(RGB, W×H) ! sink`, not yet playing.
-fn build_pipeline(
-    location: &SourceLocation,
-    options: &SourceOptions,
-    sink: &gst::Element,
-) -> Result<gst::Pipeline, SourceError> {
-    location.ensure_exists()?;
-    let fail = |reason: String| SourceError::Pipeline { input: location.display().to_owned(), reason };
-    let make = |factory: &str| {
-        gst::ElementFactory::make(factory)
-            .build()
-            .map_err(|e| fail(format!("GStreamer element `{factory}` missing ({e}); run scripts/setup.sh")))
-    };
-    let format = options.format;
-    let decode = make("uridecodebin")?;
-    decode.set_property("uri", location.uri());
-    if let Some(rtsp) = options.rtsp.clone() {
-        decode.connect("source-setup", false, move |args| {
-            if let Some(source) = args[1].get::<gst::Element>().ok().filter(is_rtspsrc) {
-                configure_rtspsrc(&source, &rtsp);
-            }
-            None
-        });
-    }
-    let scale = make("videoscale")?;
-    scale.set_property("add-borders", format.resize == ResizeMode::Letterbox);
-    let convert = make("videoconvert")?;
-    let caps = gst_video::VideoCapsBuilder::new()
-        .format(gst_video::VideoFormat::Rgb)
-        .width(format.width as i32)
-        .height(format.height as i32)
-        .pixel_aspect_ratio(gst::Fraction::new(1, 1))
-        .build();
-    let filter = make("capsfilter")?;
-    filter.set_property("caps", &caps);
-    let pipeline = gst::Pipeline::new();
-    pipeline.add_many([&decode, &scale, &convert, &filter, sink]).map_err(|e| fail(e.to_string()))?;
-    gst::Element::link_many([&scale, &convert, &filter, sink]).map_err(|e| fail(e.to_string()))?;
-    let threads = options.decoder_threads;
-    if threads > 0 {
-        pipeline.connect_deep_element_added(move |_, _, element| {
-            let is_libav = element.factory().is_some_and(|f| f.name().starts_with("avdec_"));
-            if is_libav && element.has_property("max-threads") {
-                element.set_property("max-threads", threads as i32);
-            }
-        });
-    }
-    let scale_sink = scale.static_pad("sink").expect("videoscale has a sink pad");
-    decode.connect_pad_added(move |_, pad| {
-        let caps = pad.current_caps().unwrap_or_else(|| pad.query_caps(None));
-        let is_video = caps.structure(0).is_some_and(|s| s.name().starts_with("video/"));
-        if is_video
-            && !scale_sink.is_linked()
-            && let Err(e) = pad.link(&scale_sink)
-        {
-            tracing::warn!(error = %e, "Could not link the decoded video.");
-        }
-    });
-    Ok(pipeline)
-}
-
-/// Counts the buffers reaching `sink`.
-fn count_buffers(sink: &gst::Element) -> Arc<AtomicU64> {
-    let arrived = Arc::new(AtomicU64::new(0));
-    let counter = arrived.clone();
-    sink.static_pad("sink").expect("a sink has a sink pad").add_probe(
-        gst::PadProbeType::BUFFER,
-        move |_, _| {
-            counter.fetch_add(1, Ordering::Relaxed);
-            gst::PadProbeReturn::Ok
-        },
-    );
-    arrived
-}
-
-/// Decodes a whole file through the same pipeline as [`VideoSource`] into a `fakesink`, and
-/// returns the number of frames: the decoding ceiling, for benchmarks.
-pub fn decode_only(location: SourceLocation, options: &SourceOptions) -> Result<u64, SourceError> {
-    let input = location.display().to_owned();
-    let sink = gst::ElementFactory::make("fakesink")
-        .property("sync", false)
-        .build()
-        .map_err(|e| SourceError::Pipeline { input: input.clone(), reason: e.to_string() })?;
-    let pipeline = build_pipeline(&location, options, &sink)?;
-    let frames = count_buffers(&sink);
-    let result = (|| {
-        pipeline
-            .set_state(gst::State::Playing)
-            .map_err(|e| SourceError::Decode { input: input.clone(), reason: e.to_string() })?;
-        let bus = pipeline.bus().expect("a pipeline has a bus");
-        let message = bus
-            .timed_pop_filtered(gst::ClockTime::NONE, &[gst::MessageType::Eos, gst::MessageType::Error])
-            .expect("waiting without a timeout returns a message");
-        match message.view() {
-            gst::MessageView::Error(err) => Err(SourceError::Decode {
-                input: input.clone(),
-                reason: redact_credentials(&err.error().to_string()),
-            }),
-            _ => match frames.load(Ordering::Relaxed) {
-                0 => Err(SourceError::Decode {
-                    input: input.clone(),
-                    reason: "the input holds no video frames".into(),
-                }),
-                n => Ok(n),
-            },
-        }
-    })();
-    // The pipeline is thrown away either way.
-    let _ = pipeline.set_state(gst::State::Null);
-    result
-}
-
-fn is_rtspsrc(element: &gst::Element) -> bool {
-    element.factory().is_some_and(|f| f.name() == "rtspsrc")
-}
-
-fn configure_rtspsrc(source: &gst::Element, rtsp: &RtspSettings) {
-    let protocols = match rtsp.transport {
-        RtspTransport::Auto => None,
-        RtspTransport::Tcp => Some("tcp"),
-        RtspTransport::Udp => Some("udp"),
-    };
-    if let Some(protocols) = protocols {
-        source.set_property_from_str("protocols", protocols);
-    }
-    source.set_property("latency", rtsp.latency_ms);
-    let timeout_us = rtsp.connect_timeout.as_micros().min(u64::MAX as u128) as u64;
-    source.set_property("tcp-timeout", timeout_us);
-    source.set_property("timeout", timeout_us);
-    if let Some(user) = &rtsp.user {
-        source.set_property("user-id", user);
-    }
-    if let Some(password) = &rtsp.password {
-        source.set_property("user-pw", password);
+        Some(SourceError::from_bus(self.location.display(), err))
     }
 }

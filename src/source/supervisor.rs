@@ -8,8 +8,8 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use super::{Frame, SourceError, SourceLocation, SourceOptions, SourceSummary, VideoSource};
-use crate::config::ReconnectConfig;
+use super::{SourceError, SourceLocation, SourceOptions, SourceSummary, VideoSource};
+use crate::flow::{Frame, StreamStatus};
 
 /// Exponential backoff between reconnection attempts.
 #[derive(Debug, Clone, PartialEq)]
@@ -21,38 +21,12 @@ pub struct ReconnectPolicy {
     pub max_attempts: Option<u32>,
 }
 
-impl From<&ReconnectConfig> for ReconnectPolicy {
-    fn from(c: &ReconnectConfig) -> Self {
-        Self {
-            initial: Duration::from_secs_f64(c.initial_delay_s),
-            factor: c.factor,
-            max: Duration::from_secs_f64(c.max_delay_s),
-            max_attempts: c.max_attempts,
-        }
-    }
-}
-
 impl ReconnectPolicy {
     /// Delay before attempt `attempt` (1-based).
     pub fn delay(&self, attempt: u32) -> Duration {
         let factor = self.factor.powi(attempt.saturating_sub(1).min(64) as i32);
         self.initial.mul_f64(factor).min(self.max)
     }
-}
-
-/// A change in a stream's state.
-#[derive(Debug, Clone, PartialEq)]
-pub enum StreamStatus {
-    /// Frames are arriving (first frame of a connection).
-    Up,
-    /// The stream stopped delivering frames.
-    Down { reason: String },
-    /// Waiting `delay` before reconnection attempt `attempt`.
-    Reconnecting { attempt: u32, delay: Duration, reason: String },
-    /// `max_attempts` failed in a row; the stream is not retried any more.
-    GaveUp { attempts: u32, reason: String },
-    /// The input ended (a file at its end) or was stopped; nothing more will come.
-    Ended { reason: String },
 }
 
 /// Receives what a supervised stream produces.
@@ -107,7 +81,7 @@ impl Supervisor {
                 Err(e) if !self.options.live => return Err(e),
                 Err(e) => e,
             };
-            let reason = error.reason();
+            let reason = error.failure();
             if up || attempt == 0 {
                 handler.status(StreamStatus::Down { reason: reason.clone() });
             }
@@ -120,7 +94,7 @@ impl Supervisor {
                 return Err(error);
             }
             let delay = self.policy.delay(attempt);
-            tracing::warn!(input = %self.location.display(), attempt, delay_s = delay.as_secs_f64(), %reason,
+            tracing::warn!(input = %self.location.display(), attempt, delay_s = delay.as_secs_f64(), reason = %reason,
                 "Reconnecting.");
             handler.status(StreamStatus::Reconnecting { attempt, delay, reason });
             if sleep_unless_stopped(delay, stop) {

@@ -4,6 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use super::SourceError;
+use crate::config::uri_scheme;
 
 /// A parsed stream location.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -36,17 +37,11 @@ impl SourceLocation {
             _ => Ok(()),
         }
     }
-
-    /// Whether the URI's scheme is RTSP.
-    pub fn is_rtsp(&self) -> bool {
-        let scheme = self.uri.split_once("://").map(|(s, _)| s.to_ascii_lowercase());
-        matches!(scheme.as_deref(), Some("rtsp" | "rtsps" | "rtspt" | "rtspu"))
-    }
 }
 
 /// Parses a configured `uri` (a path, relative to the working directory, or a URI).
 pub fn location_of(uri: &str) -> SourceLocation {
-    if let Some((scheme, _)) = uri.split_once("://") {
+    if let Some(scheme) = uri_scheme(uri) {
         let path = (scheme == "file")
             .then(|| gstreamer::glib::filename_from_uri(uri).ok().map(|(p, _)| p))
             .flatten();
@@ -102,7 +97,6 @@ mod tests {
     fn network_uri_has_no_local_path() {
         let loc = location_of("rtsp://127.0.0.1:8554/cam");
         assert_eq!(loc.local_path(), None);
-        assert!(loc.is_rtsp());
     }
 
     #[test]

@@ -51,11 +51,6 @@ impl Timeline {
             .collect();
         Self { width, height, fps, frames: start, segments }
     }
-
-    /// The segment a frame belongs to.
-    pub fn segment_of(&self, frame: u64) -> Option<&Segment> {
-        self.segments.iter().find(|s| (s.start_frame..s.end_frame).contains(&frame))
-    }
 }
 
 #[cfg(test)]

@@ -1,146 +1,12 @@
-//! The per-stream ring buffer and its window arithmetic.
+//! The per-stream ring buffer: the last T converted frames (or embeddings), copied out into a
+//! window tensor every `stride` sampled frames.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
-use super::TensorLayout;
-use super::pool::{PooledTensor, TensorPool};
+use super::{EncodeFailure, FrameFeatures, WindowGeometry};
 use crate::config::TailPolicy;
-use crate::infer::{FrameEncoder, InferError};
-use crate::model::Preprocessor;
-use crate::source::Frame;
-
-/// Window size, spacing, sampling and end-of-stream policy, already validated.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct WindowGeometry {
-    /// Frames per window (T).
-    pub length: usize,
-    /// Sampled frames between the starts of consecutive windows.
-    pub stride: usize,
-    /// Keep every k-th decoded frame.
-    pub frame_step: usize,
-    /// What happens to trailing frames that do not fill a window.
-    pub tail: TailPolicy,
-}
-
-impl WindowGeometry {
-    /// Number of windows a stream of `decoded` frames yields.
-    pub fn window_count(&self, decoded: u64) -> u64 {
-        let sampled = decoded.div_ceil(self.frame_step as u64);
-        let (t, s) = (self.length as u64, self.stride as u64);
-        let full = if sampled >= t { (sampled - t) / s + 1 } else { 0 };
-        let next_start = full * s;
-        let covered_to = if full == 0 { 0 } else { (full - 1) * s + t };
-        let has_tail = sampled > covered_to && next_start < sampled;
-        full + u64::from(self.tail == TailPolicy::Pad && has_tail)
-    }
-}
-
-/// Where a window lies in its stream; travels with the window's prediction.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct WindowMeta {
-    /// Which stream it came from.
-    pub stream: Arc<str>,
-    /// 0-based position among the stream's windows.
-    pub index: u64,
-    /// Decoded-frame index of the first frame.
-    pub first_frame: u64,
-    /// Decoded-frame index of the last real (not padded) frame.
-    pub last_frame: u64,
-    /// How many trailing frames are repeats of the last frame (only with `tail = "pad"`).
-    pub padded: usize,
-    /// Stream time of the first frame, in nanoseconds.
-    pub start_ns: u64,
-    /// Stream time at which the last real frame ends, in nanoseconds.
-    pub end_ns: u64,
-    /// Arrival times, kept for live streams only.
-    pub clock: Option<WallClock>,
-}
-
-#[cfg(test)]
-impl WindowMeta {
-    /// A window of `stream` at `index` covering nothing, for tests of later stages.
-    pub fn placeholder(stream: &str, index: u64) -> Self {
-        Self {
-            stream: stream.into(),
-            index,
-            first_frame: 0,
-            last_frame: 0,
-            padded: 0,
-            start_ns: 0,
-            end_ns: 0,
-            clock: None,
-        }
-    }
-}
-
-/// When a live window's frames arrived.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct WallClock {
-    /// Wall-clock time of the first frame's arrival.
-    pub start: SystemTime,
-    /// Wall-clock time at which the last frame ends (its arrival plus its duration).
-    pub end: SystemTime,
-    /// Arrival of the last frame, for the event's latency.
-    pub last_arrival: Instant,
-}
-
-/// T consecutive sampled frames of one stream, in the model's layout, ready for inference.
-#[derive(Debug)]
-pub struct Window {
-    pub meta: WindowMeta,
-    /// The tensor, without batch dimension, in the model's layout.
-    pub data: WindowData,
-}
-
-/// A window's tensor, taken from its stream's pool and given back when dropped (after the
-/// inference run), so steady-state windowing allocates nothing.
-pub type WindowData = PooledTensor;
-
-/// A frame the encoder failed on. It is a discontinuity, like a reconnection: the ring was
-/// emptied, and `tail` is the padded window of the frames before it if the tail policy asks for
-/// one.
-#[derive(Debug)]
-pub struct EncodeFailure {
-    pub error: InferError,
-    pub tail: Option<Box<Window>>,
-}
-
-/// What a sampled frame becomes in the ring.
-pub enum FrameFeatures {
-    /// The model's input values, converted from u8 once, in the window's layout.
-    Pixels { preprocessor: Arc<Preprocessor>, layout: TensorLayout },
-    /// The embedding of a two-stage model's encoder: the window is a `[T,D]` sequence.
-    Embeddings(FrameEncoder),
-}
-
-impl FrameFeatures {
-    /// Values one frame occupies in the ring.
-    fn len(&self) -> usize {
-        match self {
-            FrameFeatures::Pixels { preprocessor, .. } => preprocessor.frame_len(),
-            FrameFeatures::Embeddings(encoder) => encoder.dim(),
-        }
-    }
-
-    fn convert(&mut self, rgb: &[u8], out: &mut [f32]) -> Result<(), InferError> {
-        match self {
-            FrameFeatures::Pixels { preprocessor, layout } => preprocessor.convert(*layout, rgb, out),
-            FrameFeatures::Embeddings(encoder) => encoder.encode(rgb, out)?,
-        }
-        Ok(())
-    }
-
-    /// Planes per frame when the window is channel-major (`[C,T,H,W]`), else `None`.
-    fn planes(&self) -> Option<usize> {
-        match self {
-            FrameFeatures::Pixels { preprocessor, layout: TensorLayout::Cthw } => {
-                Some(preprocessor.channels())
-            }
-            _ => None,
-        }
-    }
-}
+use crate::flow::{Frame, TensorPool, WallClock, Window, WindowMeta};
 
 #[derive(Debug, Clone, Copy)]
 struct SlotMeta {
@@ -203,6 +69,11 @@ impl Windower {
     pub fn with_first_index(mut self, first_index: u64) -> Self {
         self.index_base = first_index;
         self
+    }
+
+    /// The stream whose frames this ring holds.
+    pub fn stream(&self) -> &Arc<str> {
+        &self.stream
     }
 
     /// Windows emitted so far; also the index of the next window.
@@ -311,7 +182,7 @@ impl Windower {
 mod tests {
     use super::*;
     use crate::config::ChannelOrder;
-    use crate::model::PreprocessSettings;
+    use crate::model::{PreprocessSettings, Preprocessor, TensorLayout};
 
     const W: usize = 2;
     const H: usize = 1;

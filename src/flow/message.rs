@@ -1,0 +1,60 @@
+//! What the stages hand the output stage: predictions, dropped windows and status changes.
+
+use std::sync::Arc;
+
+use super::{StatusEvent, WindowMeta};
+
+/// Why a model run (a window's, or an encoder's on one frame) gave no answer.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum InferError {
+    #[error("ONNX Runtime failed: {0}")]
+    Run(String),
+    #[error("the model returned {found} values, expected {expected}")]
+    OutputWidth { found: usize, expected: usize },
+}
+
+/// The model's answer for one window, or why there is none.
+#[derive(Debug, Clone)]
+pub struct Prediction {
+    pub meta: WindowMeta,
+    pub outcome: Result<Vec<f32>, InferError>,
+}
+
+/// What the other stages send to the output stage, which releases them in the same form, in
+/// window order per stream.
+#[derive(Debug, Clone)]
+pub enum StageMessage {
+    /// A classified (or failed) window.
+    Prediction(Prediction),
+    /// A live window dropped before inference because inference fell behind.
+    Dropped(WindowMeta),
+    /// A change of a stream's state, following the stream's first `after_windows` windows.
+    Status { stream: Arc<str>, after_windows: u64, event: StatusEvent },
+}
+
+/// Where a message belongs in its stream's order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Slot {
+    /// A prediction or a dropped window: its window index.
+    Window(u64),
+    /// A status change: after the stream's first this many windows.
+    AfterWindows(u64),
+}
+
+impl StageMessage {
+    /// The stream a message is about and where it belongs in that stream's order.
+    pub fn slot(&self) -> (&Arc<str>, Slot) {
+        match self {
+            StageMessage::Prediction(p) => (&p.meta.stream, Slot::Window(p.meta.index)),
+            StageMessage::Dropped(meta) => (&meta.stream, Slot::Window(meta.index)),
+            StageMessage::Status { stream, after_windows, .. } => {
+                (stream, Slot::AfterWindows(*after_windows))
+            }
+        }
+    }
+
+    /// Whether it stands for a window (classified, failed or dropped).
+    pub fn is_window(&self) -> bool {
+        matches!(self.slot().1, Slot::Window(_))
+    }
+}

@@ -1,0 +1,146 @@
+//! `type = "mqtt"`: the broker, credentials, topics and buffering of the MQTT sink.
+
+use std::path::PathBuf;
+
+use serde::Deserialize;
+
+use super::MqttSink;
+use crate::output::OutputError;
+use crate::output::sinks::{Sink, SinkSpec};
+use crate::secret::Secret;
+
+/// MQTT sink settings.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MqttConfig {
+    /// `mqtt://host:port` or `mqtts://host:port` (TLS).
+    pub url: String,
+    /// The client id; with `clean_session = false` the broker keeps this client's session.
+    #[serde(default = "default_client_id")]
+    pub client_id: String,
+    pub user: Option<String>,
+    /// Password; prefer `password_env` so it stays out of the file.
+    pub password: Option<String>,
+    /// Name of an environment variable holding the password.
+    pub password_env: Option<String>,
+    /// CA certificate (PEM) for `mqtts://`; the system's roots are not used, so give one.
+    pub ca_file: Option<PathBuf>,
+    /// 0, 1 or 2.
+    #[serde(default = "default_qos")]
+    pub qos: u8,
+    /// Topics are `<prefix>/<stream>/window|action|status`, and `<prefix>/availability`.
+    #[serde(default = "default_topic_prefix")]
+    pub topic_prefix: String,
+    /// Events held while the broker is slow or away; live streams drop the oldest beyond this.
+    #[serde(default = "default_mqtt_buffer")]
+    pub buffer: usize,
+    /// Files wait for the broker (lossless) at most this long per event before dropping.
+    #[serde(default = "default_lossless_wait_s")]
+    pub lossless_wait_s: f64,
+    /// The password, resolved from `password` or `password_env` when the file is loaded.
+    #[serde(skip)]
+    pub resolved_password: Option<Secret>,
+}
+
+fn default_client_id() -> String {
+    "actiond".into()
+}
+fn default_qos() -> u8 {
+    1
+}
+fn default_topic_prefix() -> String {
+    "actiond".into()
+}
+fn default_mqtt_buffer() -> usize {
+    10_000
+}
+fn default_lossless_wait_s() -> f64 {
+    300.0
+}
+
+/// Where the broker is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct Endpoint {
+    pub tls: bool,
+    pub host: String,
+    pub port: u16,
+}
+
+impl Endpoint {
+    /// `mqtt://host[:port]` or `mqtts://host[:port]`.
+    pub fn parse(url: &str) -> Result<Self, String> {
+        let (tls, rest) = if let Some(r) = url.strip_prefix("mqtts://") {
+            (true, r)
+        } else if let Some(r) = url.strip_prefix("mqtt://") {
+            (false, r)
+        } else {
+            return Err(format!("`url`: {url} is not mqtt://host:port or mqtts://host:port"));
+        };
+        let authority = rest.trim_end_matches('/');
+        let (host, port) = match authority.rsplit_once(':') {
+            Some((h, p)) => (h, p.parse::<u16>().map_err(|_| format!("`url`: bad port `{p}` in {url}"))?),
+            None => (authority, if tls { 8883 } else { 1883 }),
+        };
+        if host.is_empty() || host.contains('@') {
+            return Err(format!(
+                "`url`: expected a host in {url} (give credentials as `user` and `password_env`)"
+            ));
+        }
+        Ok(Self { tls, host: host.to_owned(), port })
+    }
+}
+
+impl SinkSpec for MqttConfig {
+    fn name(&self) -> &'static str {
+        "mqtt"
+    }
+
+    fn check(&self) -> Result<(), String> {
+        if self.qos > 2 {
+            return Err("`qos`: must be 0, 1 or 2".into());
+        }
+        let endpoint = Endpoint::parse(&self.url)?;
+        match &self.ca_file {
+            Some(path) if endpoint.tls => {
+                std::fs::metadata(path).map_err(|e| format!("`ca_file` {}: {e}", path.display()))?;
+            }
+            None if endpoint.tls => return Err(format!("`ca_file`: {} needs a CA certificate", self.url)),
+            _ => {}
+        }
+        if !(self.lossless_wait_s.is_finite() && self.lossless_wait_s >= 0.0) {
+            return Err("`lossless_wait_s`: must be a number of seconds, 0 or more".into());
+        }
+        Ok(())
+    }
+
+    fn paths_mut(&mut self) -> Vec<&mut PathBuf> {
+        self.ca_file.iter_mut().collect()
+    }
+
+    fn resolve_secrets(&mut self) -> Result<(), String> {
+        self.resolved_password = Secret::resolve(self.password.as_deref(), self.password_env.as_deref())?;
+        Ok(())
+    }
+
+    fn build(&self) -> Result<Box<dyn Sink>, OutputError> {
+        Ok(Box::new(MqttSink::start(self)?))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn endpoint(tls: bool, host: &str, port: u16) -> Endpoint {
+        Endpoint { tls, host: host.into(), port }
+    }
+
+    #[test]
+    fn urls_and_default_ports() {
+        assert_eq!(Endpoint::parse("mqtt://127.0.0.1:1884"), Ok(endpoint(false, "127.0.0.1", 1884)));
+        assert_eq!(Endpoint::parse("mqtts://broker.local"), Ok(endpoint(true, "broker.local", 8883)));
+        assert!(Endpoint::parse("tcp://x").is_err());
+        assert!(Endpoint::parse("mqtt://u:p@host:1883").is_err());
+        assert!(Endpoint::parse("mqtt://host:port").unwrap_err().contains("bad port"));
+    }
+}

@@ -1,0 +1,135 @@
+//! Released messages into events: per stream, smoothing and action detection, then every sink.
+
+use std::collections::HashMap;
+use std::time::Instant;
+
+use prometheus_client::metrics::counter::Counter;
+
+use super::{OutputSettings, OutputSummary, Sink};
+use crate::events::{ActionDetector, Smoother, WindowTimes};
+use crate::flow::{Event, Prediction, StageMessage, StatusEvent, WindowEvent, WindowMeta};
+use crate::metrics::{EventLabel, Metrics};
+
+/// Smoothing and action state of one stream, and its metric handles.
+struct StreamEvents {
+    smoother: Smoother,
+    detector: ActionDetector,
+    windows_inferred: Counter,
+    windows_dropped: Counter,
+}
+
+/// Turns released items into events and writes them to every sink.
+pub(super) struct Writer<'a> {
+    settings: &'a OutputSettings,
+    metrics: &'a Metrics,
+    streams: HashMap<String, StreamEvents>,
+    sinks: &'a mut [Box<dyn Sink>],
+    summary: OutputSummary,
+}
+
+impl<'a> Writer<'a> {
+    pub fn new(settings: &'a OutputSettings, metrics: &'a Metrics, sinks: &'a mut [Box<dyn Sink>]) -> Self {
+        Self { settings, metrics, streams: HashMap::new(), sinks, summary: OutputSummary::default() }
+    }
+
+    fn stream(&mut self, id: &str) -> &mut StreamEvents {
+        if !self.streams.contains_key(id) {
+            let rules = &self.settings.rules;
+            let label = Metrics::stream(id);
+            let state = StreamEvents {
+                smoother: Smoother::new(rules.average),
+                detector: ActionDetector::new(id, &self.settings.labels, rules.detection.clone()),
+                windows_inferred: self.metrics.windows_inferred.get_or_create(&label).clone(),
+                windows_dropped: self.metrics.windows_dropped.get_or_create(&label).clone(),
+            };
+            self.streams.insert(id.to_owned(), state);
+        }
+        self.streams.get_mut(id).expect("inserted above")
+    }
+
+    pub fn deliver(&mut self, item: StageMessage) {
+        match item {
+            StageMessage::Prediction(Prediction { meta, outcome: Ok(probabilities) }) => {
+                self.window(&meta, &probabilities);
+            }
+            StageMessage::Prediction(Prediction { meta, outcome: Err(e) }) => {
+                self.summary.failed_windows += 1;
+                tracing::error!(stream = %meta.stream, window = meta.index, error = %e, "Window not classified.");
+            }
+            StageMessage::Dropped(meta) => {
+                *self.summary.dropped_windows.entry(meta.stream.to_string()).or_default() += 1;
+                self.stream(&meta.stream).windows_dropped.inc();
+            }
+            StageMessage::Status { event, .. } => self.status(event),
+        }
+    }
+
+    fn status(&mut self, status: StatusEvent) {
+        if status.kind.interrupts() {
+            let state = self.stream(&status.stream);
+            state.smoother.reset();
+            let ended = state.detector.close_all(status.kind, status.live);
+            if self.settings.rules.actions {
+                ended.into_iter().for_each(|a| self.write(Event::Action(a)));
+            }
+        }
+        self.summary.status_events += 1;
+        self.write(Event::Status(status));
+    }
+
+    fn window(&mut self, meta: &WindowMeta, probabilities: &[f32]) {
+        let settings = self.settings;
+        let rules = &settings.rules;
+        let mut event = WindowEvent::new(meta, probabilities, &settings.labels, rules.top_k);
+        if meta.is_live() {
+            event.dropped_windows =
+                Some(self.summary.dropped_windows.get(&*meta.stream).copied().unwrap_or(0));
+        }
+        self.summary.windows += 1;
+        let times = WindowTimes {
+            start_s: event.start_s,
+            end_s: event.end_s,
+            start_utc: event.start_utc.clone(),
+            end_utc: event.end_utc.clone(),
+            live: meta.is_live(),
+        };
+        let state = self.stream(&meta.stream);
+        state.windows_inferred.inc();
+        let smoothed = state.smoother.push(probabilities);
+        let actions = state.detector.on_window(&times, &smoothed);
+        let best = event.set_smoothed(&smoothed, &settings.labels);
+        let ignored = best.is_some_and(|i| rules.detection.ignored[i]);
+        let reported = !ignored && event.smoothed_score >= rules.min_score;
+        event.stamp_latency(meta, Instant::now());
+        if let Some(ms) = event.latency_ms {
+            self.metrics.latency_seconds.observe(ms / 1e3);
+        }
+        if rules.windows && reported {
+            self.write(Event::Window(event));
+        }
+        if rules.actions {
+            actions.into_iter().for_each(|a| self.write(Event::Action(a)));
+        }
+    }
+
+    fn write(&mut self, event: Event) {
+        self.metrics.events_written.get_or_create(&EventLabel { r#type: event.kind() }).inc();
+        for sink in self.sinks.iter_mut() {
+            if let Err(e) = sink.write(&event) {
+                self.summary.sink_errors += 1;
+                tracing::error!(error = %e, "Sink error.");
+            }
+        }
+    }
+
+    /// Flushes every sink and returns what the stage did.
+    pub fn flush(mut self) -> OutputSummary {
+        for sink in self.sinks.iter_mut() {
+            if let Err(e) = sink.flush() {
+                self.summary.sink_errors += 1;
+                tracing::error!(error = %e, "Sink error at flush.");
+            }
+        }
+        self.summary
+    }
+}

@@ -1,0 +1,146 @@
+//! The GStreamer pipeline of an input, and the same pipeline into a `fakesink` for the decode
+//! ceiling.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use gstreamer as gst;
+use gstreamer::prelude::*;
+use gstreamer_video as gst_video;
+
+use super::{RtspSettings, SourceError, SourceLocation, SourceOptions};
+use crate::config::{ResizeMode, RtspTransport};
+
+/// `uridecodebin ! videoscale ! videoconvert ! capsfilter(RGB, W×H) ! sink`, not yet playing.
+pub(super) fn build_pipeline(
+    location: &SourceLocation,
+    options: &SourceOptions,
+    sink: &gst::Element,
+) -> Result<gst::Pipeline, SourceError> {
+    location.ensure_exists()?;
+    let fail = |reason: String| SourceError::Pipeline { input: location.display().to_owned(), reason };
+    let make = |factory: &str| {
+        gst::ElementFactory::make(factory)
+            .build()
+            .map_err(|e| fail(format!("GStreamer element `{factory}` missing ({e}); run scripts/setup.sh")))
+    };
+    let format = options.format;
+    let decode = make("uridecodebin")?;
+    decode.set_property("uri", location.uri());
+    if let Some(rtsp) = options.rtsp.clone() {
+        decode.connect("source-setup", false, move |args| {
+            if let Some(source) = args[1].get::<gst::Element>().ok().filter(is_rtspsrc) {
+                configure_rtspsrc(&source, &rtsp);
+            }
+            None
+        });
+    }
+    let scale = make("videoscale")?;
+    scale.set_property("add-borders", format.resize == ResizeMode::Letterbox);
+    let convert = make("videoconvert")?;
+    let caps = gst_video::VideoCapsBuilder::new()
+        .format(gst_video::VideoFormat::Rgb)
+        .width(format.width as i32)
+        .height(format.height as i32)
+        .pixel_aspect_ratio(gst::Fraction::new(1, 1))
+        .build();
+    let filter = make("capsfilter")?;
+    filter.set_property("caps", &caps);
+    let pipeline = gst::Pipeline::new();
+    pipeline.add_many([&decode, &scale, &convert, &filter, sink]).map_err(|e| fail(e.to_string()))?;
+    gst::Element::link_many([&scale, &convert, &filter, sink]).map_err(|e| fail(e.to_string()))?;
+    let threads = options.decoder_threads;
+    if threads > 0 {
+        pipeline.connect_deep_element_added(move |_, _, element| {
+            let is_libav = element.factory().is_some_and(|f| f.name().starts_with("avdec_"));
+            if is_libav && element.has_property("max-threads") {
+                element.set_property("max-threads", threads as i32);
+            }
+        });
+    }
+    let scale_sink = scale.static_pad("sink").expect("videoscale has a sink pad");
+    decode.connect_pad_added(move |_, pad| {
+        let caps = pad.current_caps().unwrap_or_else(|| pad.query_caps(None));
+        let is_video = caps.structure(0).is_some_and(|s| s.name().starts_with("video/"));
+        if is_video
+            && !scale_sink.is_linked()
+            && let Err(e) = pad.link(&scale_sink)
+        {
+            tracing::warn!(error = %e, "Could not link the decoded video.");
+        }
+    });
+    Ok(pipeline)
+}
+
+/// Counts the buffers reaching `sink`.
+pub(super) fn count_buffers(sink: &gst::Element) -> Arc<AtomicU64> {
+    let arrived = Arc::new(AtomicU64::new(0));
+    let counter = arrived.clone();
+    sink.static_pad("sink").expect("a sink has a sink pad").add_probe(
+        gst::PadProbeType::BUFFER,
+        move |_, _| {
+            counter.fetch_add(1, Ordering::Relaxed);
+            gst::PadProbeReturn::Ok
+        },
+    );
+    arrived
+}
+
+/// Decodes a whole file through the same pipeline as [`VideoSource`] into a `fakesink`, and
+/// returns the number of frames: the decoding ceiling, for benchmarks.
+pub fn decode_only(location: SourceLocation, options: &SourceOptions) -> Result<u64, SourceError> {
+    let input = location.display().to_owned();
+    let sink = gst::ElementFactory::make("fakesink")
+        .property("sync", false)
+        .build()
+        .map_err(|e| SourceError::Pipeline { input: input.clone(), reason: e.to_string() })?;
+    let pipeline = build_pipeline(&location, options, &sink)?;
+    let frames = count_buffers(&sink);
+    let result = (|| {
+        pipeline
+            .set_state(gst::State::Playing)
+            .map_err(|e| SourceError::Decode { input: input.clone(), reason: e.to_string() })?;
+        let bus = pipeline.bus().expect("a pipeline has a bus");
+        let message = bus
+            .timed_pop_filtered(gst::ClockTime::NONE, &[gst::MessageType::Eos, gst::MessageType::Error])
+            .expect("waiting without a timeout returns a message");
+        match message.view() {
+            gst::MessageView::Error(err) => Err(SourceError::from_bus(&input, err)),
+            _ => match frames.load(Ordering::Relaxed) {
+                0 => Err(SourceError::Decode {
+                    input: input.clone(),
+                    reason: "the input holds no video frames".into(),
+                }),
+                n => Ok(n),
+            },
+        }
+    })();
+    // The pipeline is thrown away either way.
+    let _ = pipeline.set_state(gst::State::Null);
+    result
+}
+
+fn is_rtspsrc(element: &gst::Element) -> bool {
+    element.factory().is_some_and(|f| f.name() == "rtspsrc")
+}
+
+fn configure_rtspsrc(source: &gst::Element, rtsp: &RtspSettings) {
+    let protocols = match rtsp.transport {
+        RtspTransport::Auto => None,
+        RtspTransport::Tcp => Some("tcp"),
+        RtspTransport::Udp => Some("udp"),
+    };
+    if let Some(protocols) = protocols {
+        source.set_property_from_str("protocols", protocols);
+    }
+    source.set_property("latency", rtsp.latency_ms);
+    let timeout_us = rtsp.connect_timeout.as_micros().min(u64::MAX as u128) as u64;
+    source.set_property("tcp-timeout", timeout_us);
+    source.set_property("timeout", timeout_us);
+    if let Some(user) = &rtsp.user {
+        source.set_property("user-id", user);
+    }
+    if let Some(password) = &rtsp.password {
+        source.set_property("user-pw", password.expose());
+    }
+}

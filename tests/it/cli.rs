@@ -1,0 +1,101 @@
+//! `validate`, `inspect-model` and environment overrides.
+
+use crate::util::*;
+
+fn pipeline(dir: &std::path::Path) -> std::path::PathBuf {
+    let video = dir.join("v.mp4");
+    std::fs::write(&video, b"not checked by validate beyond existence").unwrap();
+    write_pipeline(
+        dir,
+        "p.toml",
+        &format!(
+            "[model]\npath = \"{}\"\nlabels = \"{}\"\nheight = 16\nwidth = 16\n\n[[streams]]\nid = \"a\"\nuri = \"v.mp4\"\n",
+            fixture("mean_color_ncthw.onnx").display(),
+            fixture("rgb_labels.txt").display()
+        ),
+    )
+}
+
+#[test]
+fn validate_reports_the_resolved_geometry() {
+    let dir = tempdir();
+    let out = actiond(&["validate", pipeline(dir.path()).to_str().unwrap()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(text.contains("windows of 4 frames every 2") && text.contains("3 classes"), "{text}");
+}
+
+#[test]
+fn environment_overrides_a_key() {
+    let dir = tempdir();
+    let out = actiond_with_env(
+        &["validate", pipeline(dir.path()).to_str().unwrap()],
+        &[("ACTIOND__WINDOW__STRIDE", "3")],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stdout(&out).contains("every 3"), "{}", stdout(&out));
+}
+
+#[test]
+fn validate_rejects_a_window_length_the_model_cannot_take() {
+    let dir = tempdir();
+    let out = actiond_with_env(
+        &["validate", pipeline(dir.path()).to_str().unwrap()],
+        &[("ACTIOND__WINDOW__LENGTH", "9")],
+    );
+    assert_clean_failure(&out, "window.length");
+    assert_eq!(out.status.code(), Some(3));
+}
+
+#[test]
+fn validate_names_a_missing_input() {
+    let dir = tempdir();
+    let p = pipeline(dir.path());
+    std::fs::remove_file(dir.path().join("v.mp4")).unwrap();
+    let out = actiond(&["validate", p.to_str().unwrap()]);
+    assert_clean_failure(&out, "v.mp4");
+}
+
+#[test]
+fn inspect_model_prints_layout_sizes_classes_and_opset() {
+    let out = actiond(&["inspect-model", fixture("mean_color_ncthw.onnx").to_str().unwrap()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    for needle in ["NCTHW", "T=4 H=dynamic W=dynamic", "classes  3", "ai.onnx 18", "clip float32 [?,3,4,?,?]"]
+    {
+        assert!(text.contains(needle), "missing {needle:?} in:\n{text}");
+    }
+}
+
+#[test]
+fn inspect_model_names_the_parts_of_a_two_stage_model() {
+    for (file, needles) in [
+        ("gap_grid_lstm.encoder.onnx", vec!["encoder of a two-stage model", "H=64 W=64", "embedding D=256"]),
+        ("gap_grid_lstm.head.onnx", vec!["temporal head of a two-stage model", "T=10 D=256", "classes  8"]),
+    ] {
+        let out = actiond(&["inspect-model", model(file).to_str().unwrap()]);
+        assert!(out.status.success(), "{file}: {}", stderr(&out));
+        let text = stdout(&out);
+        for needle in needles {
+            assert!(text.contains(needle), "{file}: missing {needle:?} in:\n{text}");
+        }
+    }
+}
+
+#[test]
+fn validate_names_both_files_of_a_two_stage_model() {
+    let dir = tempdir();
+    // validate checks that inputs exist; it does not decode them.
+    let p = pair_pipeline(
+        dir.path(),
+        "pair.toml",
+        "gap_lstm.encoder.onnx",
+        "gap_lstm.head.onnx",
+        &fixture("reference_clip.rgb"),
+    );
+    let out = actiond(&["validate", p.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(text.contains("gap_lstm.encoder.onnx + head") && text.contains("gap_lstm.head.onnx"), "{text}");
+    assert!(text.contains("D=64") && text.contains("windows of 10 frames every 5"), "{text}");
+}

@@ -1,0 +1,21 @@
+//! The integration tests, as one binary (linking GStreamer, ONNX Runtime and rumqttc once):
+//! each module proves one capability with the real parts — real encoded files, a real RTSP
+//! server and MQTT broker on loopback, the real ONNX Runtime.
+
+mod util;
+
+mod allocations;
+mod bad_input;
+mod bench;
+mod cli;
+mod e2e_timeline;
+mod events;
+mod layouts;
+mod live;
+mod live_labels;
+mod metrics;
+mod mqtt;
+mod parity;
+mod reload;
+mod service;
+mod two_stage;

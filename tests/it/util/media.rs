@@ -1,0 +1,45 @@
+//! Real encoded test videos: synthetic timelines with ground truth, and gst-launch descriptions.
+
+use std::path::Path;
+
+use serde_json::Value;
+
+use super::run::{actiond, stderr};
+
+/// Writes a synthetic timeline video with `actiond synth-video`; returns the truth JSON.
+pub fn synth_video(path: &Path, width: u32, height: u32, segments: usize, seed: u64) -> Value {
+    let out = actiond(&[
+        "synth-video",
+        "--out",
+        path.to_str().unwrap(),
+        "--width",
+        &width.to_string(),
+        "--height",
+        &height.to_string(),
+        "--segments",
+        &segments.to_string(),
+        "--seed",
+        &seed.to_string(),
+    ]);
+    assert!(out.status.success(), "synth-video failed: {}", stderr(&out));
+    let truth = path.with_extension("truth.json");
+    serde_json::from_str(&std::fs::read_to_string(truth).unwrap()).unwrap()
+}
+
+/// Encodes a video with a gst-launch style description ending in `filesink name=sink`.
+pub fn gst_video(path: &Path, description: &str) {
+    use gstreamer::prelude::*;
+    gstreamer::init().unwrap();
+    let pipeline = gstreamer::parse::launch(description).unwrap().downcast::<gstreamer::Pipeline>().unwrap();
+    pipeline.by_name("sink").unwrap().set_property("location", path.to_str().unwrap());
+    pipeline.set_state(gstreamer::State::Playing).unwrap();
+    let bus = pipeline.bus().unwrap();
+    let msg = bus
+        .timed_pop_filtered(
+            gstreamer::ClockTime::from_seconds(60),
+            &[gstreamer::MessageType::Eos, gstreamer::MessageType::Error],
+        )
+        .expect("encoding finishes");
+    assert!(matches!(msg.view(), gstreamer::MessageView::Eos(_)), "encoding failed: {msg:?}");
+    pipeline.set_state(gstreamer::State::Null).unwrap();
+}

@@ -1,0 +1,14 @@
+//! Helpers shared by the integration tests, by concern: running the binary, reading its
+//! events, making media, and the RTSP and MQTT peers.
+
+mod events;
+mod media;
+mod mqtt;
+mod rtsp;
+mod run;
+
+pub use events::*;
+pub use media::*;
+pub use mqtt::*;
+pub use rtsp::*;
+pub use run::*;
