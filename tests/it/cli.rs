@@ -99,3 +99,29 @@ fn validate_names_both_files_of_a_two_stage_model() {
     assert!(text.contains("gap_lstm.encoder.onnx + head") && text.contains("gap_lstm.head.onnx"), "{text}");
     assert!(text.contains("D=64") && text.contains("windows of 10 frames every 5"), "{text}");
 }
+
+/// Regression: a missing `ca_file` for `mqtts://` passed `validate` and failed `run` with exit
+/// 1, and an unset MQTT `password_env` was not checked at load (unlike RTSP's).
+#[test]
+fn validate_refuses_what_run_would_refuse_in_a_sink() {
+    let dir = tempdir();
+    let base = std::fs::read_to_string(pipeline(dir.path())).unwrap();
+    let cases = [
+        ("url = \"mqtts://127.0.0.1:8883\"", "ca_file"),
+        ("url = \"mqtts://127.0.0.1:8883\"\nca_file = \"no-such-ca.pem\"", "no-such-ca.pem"),
+        (
+            "url = \"mqtt://127.0.0.1:1883\"\nuser = \"u\"\npassword_env = \"ACTIOND_TEST_UNSET\"",
+            "ACTIOND_TEST_UNSET",
+        ),
+        ("url = \"mqtt://127.0.0.1:port\"", "bad port"),
+    ];
+    for (sink, culprit) in cases {
+        let text = base.replace("[[streams]]", &format!("[[sinks]]\ntype = \"mqtt\"\n{sink}\n\n[[streams]]"));
+        let path = write_pipeline(dir.path(), "sink.toml", &text);
+        for command in ["validate", "run"] {
+            let out = actiond(&[command, path.to_str().unwrap()]);
+            assert_clean_failure(&out, culprit);
+            assert_eq!(out.status.code(), Some(3), "{command} {sink}: {}", stderr(&out));
+        }
+    }
+}

@@ -103,3 +103,43 @@ fn sighup_applies_stream_changes_and_rejects_bad_configs() {
     let gap = ends.windows(2).map(|w| w[1].duration_since(w[0]).unwrap_or_default()).max().unwrap();
     assert!(gap < Duration::from_secs(1), "keep paused for {gap:?}");
 }
+
+/// Regression: the MQTT sink learnt the live streams once, at start, so a camera added by
+/// SIGHUP was treated as a file: with the broker away, each of its events held the output
+/// thread for up to `lossless_wait_s`, and every stream's events stopped.
+#[test]
+fn a_camera_added_by_reload_is_live_for_a_sink_whose_broker_is_away() {
+    let dir = tempdir();
+    let servers: Vec<RtspServer> =
+        (0..2).map(|_| RtspServer::start(&["--live", "--width", "160", "--height", "120"])).collect();
+    let mut broker = Broker::start();
+    let sinks = format!(
+        "[[sinks]]\ntype = \"stdout\"\n\n[[sinks]]\ntype = \"mqtt\"\nurl = \"{}\"\nbuffer = 4\nlossless_wait_s = 60\n",
+        broker.url()
+    );
+    broker.stop();
+    let path = write_pipeline(
+        dir.path(),
+        "p.toml",
+        &format!("{sinks}{}", config(&[("first", &servers[0].url)], "")),
+    );
+    let daemon = Daemon::start(&path, &[]);
+    let mut seen = Vec::new();
+    // Enough events that the sink's buffer and the client's queue are full.
+    let first = |e: &Value| e["stream"] == "first" && e["window"].as_u64() >= Some(100);
+    assert!(daemon.wait_for(Duration::from_secs(40), &mut seen, first), "{}", daemon.stderr());
+
+    let both = config(&[("first", &servers[0].url), ("added", &servers[1].url)], "");
+    std::fs::write(&path, format!("{sinks}{both}")).unwrap();
+    sighup(&daemon);
+    let added = |e: &Value| e["stream"] == "added" && e["window"].as_u64() >= Some(20);
+    assert!(
+        daemon.wait_for(Duration::from_secs(20), &mut seen, added),
+        "the added camera's events are held up: {} of its windows\n{}",
+        windows_of(&seen, "added").len(),
+        daemon.stderr()
+    );
+    let after = windows_of(&seen, "first").len();
+    daemon.wait_for(Duration::from_secs(2), &mut seen, |_| false);
+    assert!(windows_of(&seen, "first").len() > after + 5, "the first camera keeps going");
+}
