@@ -1,4 +1,4 @@
-"""Synthetic action set for actiond's heads (numpy only; DESIGN.md section 3).
+"""Synthetic action set for actiond's heads (numpy only).
 
 A model frame is 64x64 RGB uint8. One clip is T=10 consecutive frames of one
 object doing one of eight actions on a dark noisy background.

@@ -1,5 +1,5 @@
 //! Prometheus metrics of a running pipeline, kept with `prometheus-client` and exposed in the
-//! text format by the [`crate::http`] listener.
+//! text format by the HTTP listener (`http`).
 //!
 //! Handles are cheap clones of atomics, so the hot paths (a frame, a window) pay one atomic add.
 

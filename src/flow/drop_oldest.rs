@@ -42,16 +42,6 @@ impl<T> DropOldest<T> {
             }
         }
     }
-
-    /// Items queued now.
-    pub fn len(&self) -> usize {
-        self.queue.len()
-    }
-
-    /// Whether nothing is queued.
-    pub fn is_empty(&self) -> bool {
-        self.queue.is_empty()
-    }
 }
 
 #[cfg(test)]
