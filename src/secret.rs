@@ -20,7 +20,12 @@ impl Secret {
             (Some(value), _) => Ok(Some(Secret(value.to_owned()))),
             (None, Some(var)) => match std::env::var(var) {
                 Ok(value) => Ok(Some(Secret(value))),
-                Err(_) => Err(format!("`password_env` names {var}, which is not set")),
+                Err(std::env::VarError::NotPresent) => {
+                    Err(format!("`password_env` names {var}, which is not set"))
+                }
+                Err(std::env::VarError::NotUnicode(_)) => {
+                    Err(format!("`password_env` names {var}, whose value is not valid UTF-8"))
+                }
             },
             (None, None) => Ok(None),
         }

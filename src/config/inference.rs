@@ -28,8 +28,9 @@ pub struct InferenceConfig {
     /// Windows of files that may wait for a worker before their decoders are held back.
     #[serde(default = "default_queue")]
     pub queue: usize,
-    /// Windows of live streams that may wait for a worker; when full, the oldest is dropped.
-    /// Bounds the latency of live events to about this many inference runs.
+    /// Windows of each live stream that may wait for a worker; when its queue is full, that
+    /// stream's oldest window is dropped (never another stream's). Workers serve the live
+    /// streams in turn, so this bounds a stream's latency to about this many rounds.
     #[serde(default = "default_live_queue")]
     pub live_queue: usize,
     /// ONNX Runtime shared library; if unset: `ORT_DYLIB_PATH`, then the install locations.

@@ -150,8 +150,10 @@ impl PipelineConfig {
         Ok(())
     }
 
-    /// Reads every password named by an environment variable, once.
-    fn resolve_secrets(&mut self) -> Result<(), String> {
+    /// Reads every password (inline, or named by an environment variable). `load` does it once;
+    /// the plan does it again for a configuration made or changed in code, so a library user's
+    /// passwords are never silently left out. The error names the stream or sink.
+    pub fn resolve_secrets(&mut self) -> Result<(), String> {
         for stream in &mut self.streams {
             stream.rtsp.resolve_secret().map_err(|e| format!("stream \"{}\": `rtsp`: {e}", stream.id))?;
         }

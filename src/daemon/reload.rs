@@ -13,9 +13,9 @@ impl StreamSet<'_> {
     pub fn reload(&mut self, config: &PipelineConfig) {
         let streams = match self.plan.reloaded_streams(config) {
             Ok(streams) => streams,
-            Err(table) => {
-                tracing::error!(file = %config.file.display(), table,
-                    "Reload rejected: only [[streams]] can change without a restart; the running configuration stays.");
+            Err(reason) => {
+                tracing::error!(file = %config.file.display(), %reason,
+                    "Reload rejected; the running configuration stays.");
                 return;
             }
         };

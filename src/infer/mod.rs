@@ -1,29 +1,30 @@
 //! The inference worker pool: N threads, each owning one ONNX Runtime session.
 //!
-//! `Session::run` takes `&mut self`, so sessions are not shared: each worker owns one and pulls
-//! windows from a bounded channel shared by all streams. Workers finish out of order; the output
+//! `Session::run` takes `&mut self`, so sessions are not shared: each worker owns one and takes
+//! windows from the queues of [`queue`]: one shared by the files, one per live stream, served
+//! fairly. Workers finish out of order; the output
 //! stage puts each stream's predictions back in window order.
 
 mod encoder;
-mod queue;
+pub mod queue;
 pub mod runtime;
 mod scores;
 
 use std::thread::JoinHandle;
 
-use crossbeam_channel::{Sender, select};
+use crossbeam_channel::Sender;
 use ort::session::Session;
 use ort::value::TensorRef;
 
 use std::sync::Arc;
 
 use crate::config::OutputKind;
-use crate::flow::{InferError, Prediction, StageMessage, Window};
+use crate::flow::{InferError, Prediction, StageMessage};
 use crate::metrics::QueueLabel;
 use crate::progress::Progress;
 
 pub use encoder::OnnxEncoder;
-pub use queue::{WindowQueues, WindowSender};
+pub use queue::{QueueDepths, WindowQueues, WindowReceiver, WindowSender};
 pub use scores::to_probabilities;
 
 /// How to feed the model and read its answer; the same for every worker.
@@ -53,41 +54,22 @@ impl InferencePool {
         let mut workers = Vec::with_capacity(sessions.len());
         for (n, mut session) in sessions.into_iter().enumerate() {
             let (io, output, progress) = (io.clone(), output.clone(), progress.clone());
-            let (lossless, lossy) = queues.receivers();
-            let (depth_files, depth_live) = (lossless.clone(), lossy.clone());
+            let windows = queues.receiver();
+            let depths = queues.depths();
             let handle = std::thread::Builder::new().name(format!("infer-{n}")).spawn(move || {
                 let metrics = &progress.metrics;
                 let files_gauge = metrics.queue_depth.get_or_create(&QueueLabel { queue: "files" }).clone();
                 let live_gauge = metrics.queue_depth.get_or_create(&QueueLabel { queue: "live" }).clone();
-                let mut work = |window: Window| {
-                    files_gauge.set(depth_files.len() as i64);
-                    live_gauge.set(depth_live.len() as i64);
+                for window in windows {
+                    let (files, live) = depths.get();
+                    files_gauge.set(files as i64);
+                    live_gauge.set(live as i64);
                     let started = std::time::Instant::now();
                     let outcome = classify(&mut session, &io, &window.data);
                     metrics.inference_seconds.observe(started.elapsed().as_secs_f64());
-                    output.send(StageMessage::Prediction(Prediction { meta: window.meta, outcome })).is_ok()
-                };
-                loop {
-                    let next = select! {
-                        recv(lossless) -> w => w.map_err(|_| &lossy),
-                        recv(lossy) -> w => w.map_err(|_| &lossless),
-                    };
-                    match next {
-                        Ok(window) => {
-                            if !work(window) {
-                                return;
-                            }
-                        }
-                        // One queue is closed, which happens only when every stream has ended:
-                        // finish what the other still holds.
-                        Err(other) => {
-                            for window in other.iter() {
-                                if !work(window) {
-                                    return;
-                                }
-                            }
-                            return;
-                        }
+                    let prediction = StageMessage::Prediction(Prediction { meta: window.meta, outcome });
+                    if output.send(prediction).is_err() {
+                        return;
                     }
                 }
             })?;

@@ -69,7 +69,8 @@ pub struct Plan {
 impl Plan {
     /// Loads the model and labels and checks them against the config. Returns the session
     /// opened for introspection so the first worker can reuse it.
-    pub fn prepare(config: PipelineConfig) -> Result<(Self, Session), Error> {
+    pub fn prepare(mut config: PipelineConfig) -> Result<(Self, Session), Error> {
+        config.resolve_secrets().map_err(|message| config.error(message))?;
         let files = config.model.files().map_err(|message| config.error(message))?;
         let env = runtime::environment(config.inference.onnxruntime.as_deref())?;
         let session = runtime::open_session(
@@ -270,10 +271,14 @@ impl Plan {
         })
     }
 
-    /// The streams of a reloaded configuration, planned like the first ones; `Err` names the
-    /// first table other than `[[streams]]` that changed (those need a restart).
-    pub fn reloaded_streams(&self, config: &PipelineConfig) -> Result<Vec<StreamPlan>, &'static str> {
-        self.config.reloadable_to(config)?;
+    /// The streams of a reloaded configuration, planned like the first ones; `Err` says why not:
+    /// a table other than `[[streams]]` changed (that needs a restart), or a password is missing.
+    pub fn reloaded_streams(&self, config: &PipelineConfig) -> Result<Vec<StreamPlan>, String> {
+        let mut config = config.clone();
+        config.resolve_secrets()?;
+        self.config.reloadable_to(&config).map_err(|table| {
+            format!("only [[streams]] can change without a restart, and `{table}` changed")
+        })?;
         let threads = self.config.source.decoder_threads;
         Ok(config.streams.iter().map(|s| StreamPlan::new(s, self.frame_format, threads)).collect())
     }

@@ -133,3 +133,50 @@ fn too_slow_a_head_drops_the_oldest_windows_and_keeps_latency_and_memory_flat() 
     assert!(late < early * 2.0 + 250.0, "latency grows: {early:.0} ms → {late:.0} ms");
     assert!(rss[5] < rss[1] + 20 * 1024, "memory grows: {rss:?}");
 }
+
+/// Regression: all live streams shared one 2-window lossy queue, so a camera sending more than
+/// inference could take evicted the other cameras' windows. Now each stream has its own queue
+/// and the workers serve the streams in turn: the flooding camera loses only its own windows.
+#[test]
+fn a_flooding_camera_loses_only_its_own_windows() {
+    let dir = tempdir();
+    // ConvLSTM on one thread does about 14 windows/s here. The flood alone asks for 30/s; each
+    // calm camera asks for 2/s, and is served at least once per round of four windows.
+    let flood = RtspServer::start(&["--live", "--width", "160", "--height", "120", "--fps", "30"]);
+    let calm: Vec<RtspServer> = (0..3)
+        .map(|_| RtspServer::start(&["--live", "--width", "160", "--height", "120", "--fps", "2"]))
+        .collect();
+    let model = format!(
+        "[model]\npath = \"{}\"\nlabels = \"{}\"\n",
+        model("convlstm.onnx").display(),
+        model("labels.txt").display()
+    );
+    let mut streams = vec![("flood".to_owned(), flood.url.clone())];
+    streams.extend(calm.iter().enumerate().map(|(i, s)| (format!("calm{i}"), s.url.clone())));
+    let refs: Vec<(&str, &str)> = streams.iter().map(|(id, url)| (id.as_str(), url.as_str())).collect();
+    let p = pipeline(dir.path(), &model, "stride = 1", 1, &refs);
+    let daemon = Daemon::start(&p, &[]);
+    let mut seen = Vec::new();
+    let enough = |seen: &[Value]| (0..3).all(|i| windows_of(seen, &format!("calm{i}")).len() >= 8);
+    let started = std::time::Instant::now();
+    while !enough(&seen) && started.elapsed() < Duration::from_secs(40) {
+        daemon.wait_for(Duration::from_millis(500), &mut seen, |_| false);
+    }
+    let log = daemon.stderr();
+    let (code, _) = daemon.terminate(&mut seen);
+    assert_eq!(code, Some(0), "{log}");
+    assert!(
+        enough(&seen),
+        "calm cameras: {:?}",
+        (0..3).map(|i| windows_of(&seen, &format!("calm{i}")).len()).collect::<Vec<_>>()
+    );
+    for i in 0..3 {
+        let windows = windows_of(&seen, &format!("calm{i}"));
+        let indices: Vec<u64> = windows.iter().map(|w| w["window"].as_u64().unwrap()).collect();
+        assert_eq!(indices, (0..indices.len() as u64).collect::<Vec<_>>(), "calm{i} lost windows");
+        assert_eq!(windows.last().unwrap()["dropped_windows"], 0, "calm{i}");
+    }
+    let flooded = windows_of(&seen, "flood");
+    let dropped = flooded.last().expect("the flood got windows through")["dropped_windows"].as_u64().unwrap();
+    assert!(dropped >= 10, "the flood must be beyond what inference can take: {dropped} dropped");
+}

@@ -86,7 +86,7 @@ fn sighup_applies_stream_changes_and_rejects_bad_configs() {
     }
     let err = daemon.stderr();
     assert!(err.contains("Reload rejected") && err.contains("colour"), "{err}");
-    assert!(err.contains("table=\"model\""), "{err}");
+    assert!(err.contains("`model` changed"), "{err}");
 
     let (code, _) = daemon.terminate(&mut seen);
     assert_eq!(code, Some(0));
