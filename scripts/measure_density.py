@@ -140,8 +140,19 @@ def main():
     with tempfile.NamedTemporaryFile("w", suffix=".toml", dir=base, delete=False) as f:
         f.write(text)
         pipeline = f.name
-    events = []
     daemon = subprocess.Popen([str(BIN), "run", pipeline], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    try:
+        return measure(args, video, copies, server, daemon, http)
+    finally:
+        for proc in (daemon, server):
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+        os.unlink(pipeline)
+
+
+def measure(args, video, copies, server, daemon, http):
+    events = []
     reader = threading.Thread(target=lambda: events.extend(json.loads(l) for l in daemon.stdout), daemon=True)
     reader.start()
     # Measure from the moment every camera is up, for `seconds`.
@@ -152,7 +163,8 @@ def main():
             break
         time.sleep(0.1)
     else:
-        raise SystemExit(f"only {len(ups)} of {args.cameras} cameras came up")
+        print(f"only {len(ups)} of {args.cameras} cameras came up within 60 s", file=sys.stderr)
+        return 1
     start, first = time.monotonic(), len(events)
     cpu0, server0 = cpu_seconds(daemon.pid), cpu_seconds(server.pid)
     threads = 0
@@ -167,9 +179,7 @@ def main():
     measured = events[first:]
     daemon.send_signal(signal.SIGTERM)
     daemon.wait()
-    server.kill()
     reader.join(timeout=5)
-    os.unlink(pipeline)
 
     windows = [e for e in measured if e["type"] == "window"]
     expected = args.seconds * args.fps / args.stride
@@ -179,13 +189,17 @@ def main():
         before = [e for e in events[:first] if e["type"] == "window" and e["stream"] == f"cam{i}"]
         dropped_before = before[-1]["dropped_windows"] if before else 0
         dropped = (w[-1]["dropped_windows"] - dropped_before) if w else None
-        per_stream.append({"stream": f"cam{i}", "windows": len(w), "dropped": dropped})
+        statuses = [e["type"] for e in measured if e["stream"] == f"cam{i}" and e["type"] != "window"]
+        per_stream.append({"stream": f"cam{i}", "windows": len(w), "dropped": dropped, "statuses": statuses})
     lat = [e["latency_ms"] for e in windows]
     result = {
         "cameras": args.cameras, "fps": args.fps, "stride": args.stride, "seconds": round(wall, 1),
         "video": f"{video.name} looped x{copies}", "expected_windows_per_stream": round(expected, 1),
         "windows_min": min(s["windows"] for s in per_stream), "windows_max": max(s["windows"] for s in per_stream),
         "dropped_windows": sum(s["dropped"] or 0 for s in per_stream),
+        # Streams that fell short of the expected windows without counting drops (e.g. a stall).
+        "short_streams": sum(1 for s in per_stream if s["windows"] < 0.95 * expected),
+        "status_events": sum(len(s["statuses"]) for s in per_stream),
         "dropped_frames_total_run": metric_total(metrics, "actiond_frames_dropped_total"),
         "latency_ms": {"p50": percentile(lat, 50), "p99": percentile(lat, 99), "max": max(lat) if lat else None},
         "actiond_cores": round(cpu / wall, 2), "server_cores": round(server_cpu / wall, 2),
@@ -193,8 +207,8 @@ def main():
     }
     print(json.dumps(result))
     for s in per_stream:
-        if s["dropped"]:
-            print(f"  {s['stream']}: {s['windows']} windows, {s['dropped']} dropped", file=sys.stderr)
+        if s["dropped"] or s["statuses"] or s["windows"] < 0.95 * expected:
+            print(f"  {s['stream']}: {s['windows']} windows, {s['dropped']} dropped, {s['statuses']}", file=sys.stderr)
     if args.json:
         args.json.write_text(json.dumps({"result": result, "streams": per_stream}, indent=1))
     return 0
