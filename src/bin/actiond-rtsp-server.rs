@@ -66,6 +66,9 @@ fn main() -> Result<()> {
     let server = rtsp::RTSPServer::new();
     server.set_address(&args.address);
     server.set_service(&args.port.to_string());
+    // gst-rtsp-server listens with a backlog of 5: dozens of cameras connecting at once (the
+    // density benchmark) overflowed it and only a handful came up within a minute.
+    server.set_backlog(256);
     let factory = rtsp::RTSPMediaFactory::new();
     factory.set_launch(&launch_line(&args)?);
     factory.set_shared(true);
