@@ -127,7 +127,10 @@ def main():
     args = ap.parse_args()
 
     video = args.video.resolve() if args.video else real_footage()
-    copies = int(args.seconds * args.native_fps / args.fps / 10) + 2  # bikes.mp4 is 10 s
+    # Enough copies to outlast the run and the cameras' start-up, from the file's own length.
+    decoded = subprocess.run([str(BIN), "bench", "decode", str(video)], capture_output=True, text=True, check=True)
+    length_s = json.loads(decoded.stdout)["frames"] / args.native_fps
+    copies = int(args.seconds * args.native_fps / args.fps / length_s) + 2
     source = retimed(looped(video, copies), args.fps, args.native_fps)
     server = subprocess.Popen([str(SERVER), "--file", str(source)], stdout=subprocess.PIPE, text=True)
     url = server.stdout.readline().strip()

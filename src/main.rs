@@ -137,7 +137,7 @@ fn main() -> ExitCode {
 fn run(path: &Path) -> anyhow::Result<u8> {
     let pipeline = Pipeline::from_file(path)?;
     let plan = pipeline.plan();
-    let sinks = build_sinks(&plan.sinks).map_err(|e| Error::Runtime(e.to_string()))?;
+    let sinks = build_sinks(plan.sinks()).map_err(|e| Error::Runtime(e.to_string()))?;
     let shutdown_timeout = plan.service.shutdown_timeout;
     let http_listen = plan.service.http_listen.clone();
     let running = pipeline.start(sinks)?;

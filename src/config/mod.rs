@@ -5,8 +5,8 @@
 //! table rejects unknown keys so a typo fails loudly instead of silently using a default, checks
 //! its own values, and every error names the key and the file. Relative paths are resolved
 //! against the directory of the pipeline file, so a pipeline can be run from any working
-//! directory; passwords named by environment variables are resolved once, here, so a missing
-//! variable fails `validate` as it would fail `run`.
+//! directory. Passwords named by environment variables are read by the plan
+//! ([`PipelineConfig::resolve_secrets`]).
 
 mod events;
 mod inference;
@@ -100,8 +100,7 @@ pub(crate) fn positive_seconds(key: &str, value: f64) -> Result<(), String> {
 }
 
 impl PipelineConfig {
-    /// Loads a pipeline file, applies `ACTIOND__…` overrides, resolves its paths and secrets
-    /// and checks it.
+    /// Loads a pipeline file, applies `ACTIOND__…` overrides, resolves its paths and checks it.
     pub fn load(path: &Path) -> Result<Self, ConfigError> {
         if !path.is_file() {
             return Err(ConfigError::NotFound { path: path.to_owned() });
@@ -121,7 +120,6 @@ impl PipelineConfig {
         let base = path.parent().unwrap_or(Path::new("."));
         pipeline.resolve_paths(base);
         pipeline.check().map_err(invalid)?;
-        pipeline.resolve_secrets().map_err(invalid)?;
         pipeline.file = path.to_owned();
         Ok(pipeline)
     }
@@ -150,9 +148,10 @@ impl PipelineConfig {
         Ok(())
     }
 
-    /// Reads every password (inline, or named by an environment variable). `load` does it once;
-    /// the plan does it again for a configuration made or changed in code, so a library user's
-    /// passwords are never silently left out. The error names the stream or sink.
+    /// Reads every password (inline, or named by an environment variable). The plan calls it
+    /// for every configuration it is given, from a file or made in code, so a password is never
+    /// silently left out and a missing variable fails `validate` as it would fail `run`. The
+    /// error names the stream or sink.
     pub fn resolve_secrets(&mut self) -> Result<(), String> {
         for stream in &mut self.streams {
             stream.rtsp.resolve_secret().map_err(|e| format!("stream \"{}\": `rtsp`: {e}", stream.id))?;

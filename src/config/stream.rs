@@ -82,7 +82,7 @@ pub struct RtspConfig {
     pub password: Option<String>,
     /// Name of an environment variable holding the password.
     pub password_env: Option<String>,
-    /// The password, resolved from `password` or `password_env` when the file is loaded.
+    /// The password, resolved from `password` or `password_env` by the plan.
     #[serde(skip)]
     pub resolved_password: Option<Secret>,
 }

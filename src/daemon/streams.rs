@@ -74,8 +74,7 @@ impl<'a> StreamSet<'a> {
         let windower = Windower::new(stream.id.as_str().into(), self.plan.geometry, features, stream.live)
             .with_first_index(first_index);
         let windows = Box::new(self.queues.sender(stream.live, self.output.clone()));
-        let mut stage =
-            WindowStage::new(windower, stream.live, windows, self.output.clone(), self.progress.clone());
+        let mut stage = WindowStage::new(windower, windows, self.output.clone(), self.progress.clone());
         std::thread::Builder::new()
             .name(format!("stream-{}", stream.id))
             .spawn(move || {

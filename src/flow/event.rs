@@ -44,9 +44,14 @@ impl Event {
         }
     }
 
+    /// The event as JSON (a message payload).
+    pub fn to_json(&self) -> Vec<u8> {
+        serde_json::to_vec(self).expect("events always serialise")
+    }
+
     /// The event as one line of JSON Lines, newline included.
     pub fn to_json_line(&self) -> Vec<u8> {
-        let mut line = serde_json::to_vec(self).expect("events always serialise");
+        let mut line = self.to_json();
         line.push(b'\n');
         line
     }

@@ -59,8 +59,6 @@ pub struct Plan {
     pub inference: InferenceSettings,
     pub output: OutputSettings,
     pub service: ServiceSettings,
-    /// The sinks, checked and with their secrets resolved; opened by whoever runs the plan.
-    pub sinks: Vec<SinkConfig>,
     pub streams: Vec<StreamPlan>,
     /// The encoder's ONNX bytes (two-stage models), read once when the plan was checked.
     encoder_bytes: Option<Arc<[u8]>>,
@@ -249,13 +247,8 @@ impl Plan {
             shutdown_timeout: Duration::from_secs_f64(config.service.shutdown_timeout_s),
             http_listen: config.service.http_listen.clone(),
         };
-        let streams = config
-            .streams
-            .iter()
-            .map(|s| StreamPlan::new(s, frame_format, config.source.decoder_threads))
-            .collect();
+        let streams = StreamPlan::all(&config, frame_format);
         Ok(Self {
-            sinks: config.sinks.clone(),
             config,
             model,
             labels,
@@ -279,8 +272,12 @@ impl Plan {
         self.config.reloadable_to(&config).map_err(|table| {
             format!("only [[streams]] can change without a restart, and `{table}` changed")
         })?;
-        let threads = self.config.source.decoder_threads;
-        Ok(config.streams.iter().map(|s| StreamPlan::new(s, self.frame_format, threads)).collect())
+        Ok(StreamPlan::all(&config, self.frame_format))
+    }
+
+    /// The sinks, checked and with their secrets resolved; opened by whoever runs the plan.
+    pub fn sinks(&self) -> &[SinkConfig] {
+        &self.config.sinks
     }
 }
 

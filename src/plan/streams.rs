@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use crate::config::{ReconnectConfig, StreamConfig};
+use crate::config::{PipelineConfig, ReconnectConfig, StreamConfig};
 use crate::source::supervisor::ReconnectPolicy;
 use crate::source::{FrameFormat, RtspSettings, SourceLocation, SourceOptions, location_of};
 
@@ -19,6 +19,11 @@ pub struct StreamPlan {
 }
 
 impl StreamPlan {
+    /// Every stream of `config`, decoded to `format`.
+    pub fn all(config: &PipelineConfig, format: FrameFormat) -> Vec<Self> {
+        config.streams.iter().map(|s| Self::new(s, format, config.source.decoder_threads)).collect()
+    }
+
     pub fn new(config: &StreamConfig, format: FrameFormat, decoder_threads: u32) -> Self {
         let live = config.is_live();
         let mut options = SourceOptions::file(format);

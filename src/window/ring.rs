@@ -71,6 +71,11 @@ impl Windower {
         self
     }
 
+    /// Whether the stream is live (its windows carry arrival times).
+    pub fn is_live(&self) -> bool {
+        self.wall_clock
+    }
+
     /// The stream whose frames this ring holds.
     pub fn stream(&self) -> &Arc<str> {
         &self.stream

@@ -24,7 +24,6 @@ pub trait WindowOut: Send {
 /// One stream's frames into windows, and its status changes into messages.
 pub struct WindowStage {
     id: Arc<str>,
-    live: bool,
     windower: Windower,
     windows: Box<dyn WindowOut>,
     output: Sender<StageMessage>,
@@ -37,14 +36,13 @@ pub struct WindowStage {
 impl WindowStage {
     pub fn new(
         windower: Windower,
-        live: bool,
         windows: Box<dyn WindowOut>,
         output: Sender<StageMessage>,
         progress: Arc<Progress>,
     ) -> Self {
         let id = windower.stream().clone();
         let frames_decoded = progress.metrics.frames_decoded.get_or_create(&Metrics::stream(&id)).clone();
-        Self { id, live, windower, windows, output, progress, frames_decoded, encoder_failures: 0 }
+        Self { id, windower, windows, output, progress, frames_decoded, encoder_failures: 0 }
     }
 
     /// Windows emitted so far (also the index of the next one).
@@ -63,7 +61,7 @@ impl WindowStage {
     }
 
     fn send_status(&self, status: &StreamStatus) {
-        let event = StatusEvent::new(&self.id, status, SystemTime::now(), self.live);
+        let event = StatusEvent::new(&self.id, status, SystemTime::now(), self.windower.is_live());
         let message =
             StageMessage::Status { stream: self.id.clone(), after_windows: self.windower.emitted(), event };
         // The output stage outlives every stream thread; a failed send means it is gone.
@@ -86,7 +84,9 @@ impl WindowStage {
             StreamStatus::Up => StreamState::Up,
             StreamStatus::Down { .. } | StreamStatus::Reconnecting { .. } => StreamState::Down,
             StreamStatus::GaveUp { .. } => StreamState::Failed,
-            StreamStatus::Ended { reason: EndReason::Failed(_) } if !self.live => StreamState::Failed,
+            StreamStatus::Ended { reason: EndReason::Failed(_) } if !self.windower.is_live() => {
+                StreamState::Failed
+            }
             StreamStatus::Ended { .. } => StreamState::Ended,
         };
         self.progress.set_state(&self.id, state);

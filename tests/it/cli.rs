@@ -125,3 +125,16 @@ fn validate_refuses_what_run_would_refuse_in_a_sink() {
         }
     }
 }
+
+/// Regression: only `PipelineConfig::load` read passwords, so a configuration made or changed in
+/// code (a library user's) ran its cameras with no password at all.
+#[test]
+fn a_password_set_in_code_reaches_the_camera_settings() {
+    let dir = tempdir();
+    let mut config = actiond::config::PipelineConfig::load(&pipeline(dir.path())).unwrap();
+    config.streams[0].uri = "rtsp://127.0.0.1:9/cam".into();
+    config.streams[0].rtsp.password = Some("s3cret".into());
+    let pipeline = actiond::Pipeline::from_config(config).unwrap();
+    let rtsp = pipeline.plan().streams[0].options.rtsp.as_ref().expect("an RTSP stream is live");
+    assert_eq!(rtsp.password.as_ref().map(|p| p.expose()), Some("s3cret"));
+}

@@ -37,7 +37,7 @@ pub struct MqttConfig {
     /// Files wait for the broker (lossless) at most this long per event before dropping.
     #[serde(default = "default_lossless_wait_s")]
     pub lossless_wait_s: f64,
-    /// The password, resolved from `password` or `password_env` when the file is loaded.
+    /// The password, resolved from `password` or `password_env` by the plan.
     #[serde(skip)]
     pub resolved_password: Option<Secret>,
 }

@@ -155,9 +155,7 @@ impl MqttSink {
 
 impl Sink for MqttSink {
     fn write(&mut self, event: &Event) -> Result<(), OutputError> {
-        let mut line = event.to_json_line();
-        line.pop();
-        let message = Message { topic: self.topic(event), payload: line, retain: false };
+        let message = Message { topic: self.topic(event), payload: event.to_json(), retain: false };
         if !event.is_live() {
             return self.buffer.send_timeout(message, self.lossless_wait).map_err(|_| {
                 self.shared.dropped.fetch_add(1, Ordering::Relaxed);
