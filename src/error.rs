@@ -1,6 +1,7 @@
 //! The library's top-level error: which stage failed, and the process exit code for it.
 
 use crate::config::ConfigError;
+use crate::dataset::DatasetError;
 use crate::model::ModelError;
 use crate::source::SourceError;
 
@@ -13,6 +14,8 @@ pub enum Error {
     Model(#[from] ModelError),
     #[error(transparent)]
     Source(#[from] SourceError),
+    #[error(transparent)]
+    Dataset(#[from] DatasetError),
     #[error("{0}")]
     Runtime(String),
 }
@@ -29,6 +32,8 @@ pub mod exit_code {
     pub const CONFIG: u8 = 3;
     /// The model, its labels, or ONNX Runtime cannot be used.
     pub const MODEL: u8 = 4;
+    /// Labelled data (`actiond dataset`) has problems: bad files, lines or labels.
+    pub const DATA: u8 = 5;
 }
 
 impl Error {
@@ -36,7 +41,8 @@ impl Error {
         match self {
             Error::Config(_) => exit_code::CONFIG,
             Error::Model(_) => exit_code::MODEL,
-            Error::Source(_) | Error::Runtime(_) => exit_code::RUNTIME,
+            Error::Dataset(DatasetError::Data { .. } | DatasetError::Settings(_)) => exit_code::DATA,
+            Error::Source(_) | Error::Dataset(_) | Error::Runtime(_) => exit_code::RUNTIME,
         }
     }
 }

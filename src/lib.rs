@@ -12,6 +12,7 @@
 pub mod bench;
 pub mod config;
 pub mod daemon;
+pub mod dataset;
 pub mod error;
 pub mod events;
 pub mod flow;

@@ -11,6 +11,7 @@ use rand::SeedableRng;
 
 use actiond::Pipeline;
 use actiond::config::{PipelineConfig, ResizeMode};
+use actiond::dataset::{DatasetSettings, DatasetSource};
 use actiond::error::{Error, exit_code};
 use actiond::http::HttpListener;
 use actiond::infer::runtime;
@@ -19,7 +20,7 @@ use actiond::output::build_sinks;
 use actiond::plan::Plan;
 use actiond::service::{self, Outcome};
 use actiond::source::{FrameFormat, SourceOptions};
-use actiond::synthetic::{Codec, Timeline, write_video};
+use actiond::synthetic::{Action, Codec, Timeline, write_video};
 
 #[derive(Parser)]
 #[command(name = "actiond", version, about = "Watches video and says what is happening in it.")]
@@ -68,6 +69,38 @@ enum Command {
         /// Pipeline file (TOML).
         pipeline: PathBuf,
     },
+    /// Cut labelled videos into training windows with a pipeline's own source and window
+    /// settings, split by video: writes windows.npy, index.csv, labels.txt and dataset.json.
+    Dataset {
+        /// Pipeline file (TOML) whose [model] size, [source] and [window] settings cut the windows.
+        pipeline: PathBuf,
+        /// A folder per class (DIR/<label>/<video>) or a segments CSV
+        /// (`video,start_s,end_s,label`); may be given several times.
+        #[arg(long, required = true)]
+        data: Vec<PathBuf>,
+        /// Held-out videos in the same forms: never in training or validation.
+        #[arg(long)]
+        test: Vec<PathBuf>,
+        /// Label of the time outside every segment (otherwise that time is not used).
+        #[arg(long)]
+        gap_label: Option<String>,
+        /// Share of each label's videos kept for validation.
+        #[arg(long, default_value_t = 0.2)]
+        val_fraction: f64,
+        /// Seed of the split.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Leave out videos that cannot be decoded or whose segments run past their end
+        /// (listed in dataset.json) instead of failing.
+        #[arg(long)]
+        skip_bad: bool,
+        /// Output folder (must not exist unless --force).
+        #[arg(long)]
+        out: PathBuf,
+        /// Replace an existing output folder (only once the new dataset is complete).
+        #[arg(long)]
+        force: bool,
+    },
     /// Print a model's inputs, outputs, layout, window size, classes and opset.
     InspectModel {
         /// ONNX file.
@@ -99,6 +132,10 @@ enum Command {
         /// Number of action segments (2–4 s each); every action appears before any repeats.
         #[arg(long, default_value_t = 8)]
         segments: usize,
+        /// The actions of the segments, in order (e.g. `move_left,still`), instead of a random
+        /// order of `--segments` actions.
+        #[arg(long, value_delimiter = ',', value_parser = parse_action)]
+        actions: Vec<Action>,
         #[arg(long, default_value_t = 1)]
         seed: u64,
         #[arg(long, value_enum)]
@@ -120,8 +157,13 @@ fn main() -> ExitCode {
         Command::Validate { pipeline } => validate(&pipeline),
         Command::InspectModel { model, onnxruntime } => inspect_model(&model, onnxruntime.as_deref()),
         Command::Bench { ceiling } => bench(ceiling),
-        Command::SynthVideo { out, truth, width, height, fps, segments, seed, codec } => {
-            synth_video(&out, truth, width, height, fps, segments, seed, codec)
+        Command::Dataset { pipeline, data, test, gap_label, val_fraction, seed, skip_bad, out, force } => {
+            let settings =
+                DatasetSettings { data, test, gap_label, val_fraction, seed, skip_bad, out, force };
+            dataset(&pipeline, &settings)
+        }
+        Command::SynthVideo { out, truth, width, height, fps, segments, actions, seed, codec } => {
+            synth_video(&out, truth, width, height, fps, segments, &actions, seed, codec)
         }
     };
     match result {
@@ -217,6 +259,38 @@ fn validate(pipeline: &Path) -> anyhow::Result<u8> {
     Ok(exit_code::OK)
 }
 
+fn dataset(pipeline: &Path, settings: &DatasetSettings) -> anyhow::Result<u8> {
+    let config = PipelineConfig::load(pipeline).map_err(Error::from)?;
+    let (plan, _session) = Plan::prepare(config)?;
+    let source = DatasetSource::from_plan(&plan);
+    let stop = Arc::new(AtomicBool::new(false));
+    for signal in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT] {
+        signal_hook::flag::register(signal, stop.clone()).context("installing signal handlers")?;
+    }
+    let dataset = actiond::dataset::build(&source, settings, &stop).map_err(Error::from)?;
+    let m = &dataset.manifest;
+    println!(
+        "{}: {} windows of {}×{}×{}×3 from {} videos, {} labels (seed {}, {:.0} % of each label's videos for validation)\n",
+        dataset.dir.display(),
+        m.windows.shape[0],
+        m.windows.shape[1],
+        m.windows.shape[2],
+        m.windows.shape[3],
+        m.videos.len(),
+        m.labels.len(),
+        m.seed,
+        m.val_fraction * 100.0
+    );
+    print!("{}", m.split_table());
+    if !m.skipped.is_empty() {
+        println!("\nskipped {} video(s):", m.skipped.len());
+        for s in &m.skipped {
+            println!("- {}: {}", s.video, s.problems.join("; "));
+        }
+    }
+    Ok(exit_code::OK)
+}
+
 fn bench(ceiling: Ceiling) -> anyhow::Result<u8> {
     let report = match ceiling {
         Ceiling::Decode { video, width, height, letterbox, decoder_threads } => {
@@ -280,6 +354,13 @@ fn inspect_model(model: &Path, onnxruntime: Option<&Path>) -> anyhow::Result<u8>
     }
 }
 
+fn parse_action(label: &str) -> Result<Action, String> {
+    Action::ALL.into_iter().find(|a| a.label() == label).ok_or_else(|| {
+        let known: Vec<&str> = Action::ALL.iter().map(|a| a.label()).collect();
+        format!("unknown action `{label}` (known: {})", known.join(", "))
+    })
+}
+
 #[allow(clippy::too_many_arguments)]
 fn synth_video(
     out: &Path,
@@ -288,6 +369,7 @@ fn synth_video(
     height: u32,
     fps: u32,
     segments: usize,
+    actions: &[Action],
     seed: u64,
     codec: Option<Codec>,
 ) -> anyhow::Result<u8> {
@@ -300,7 +382,11 @@ fn synth_video(
         _ => Codec::H264,
     });
     let mut rng = rand::rngs::SmallRng::seed_from_u64(seed);
-    let timeline = Timeline::random(segments, fps, width, height, &mut rng);
+    let timeline = if actions.is_empty() {
+        Timeline::random(segments, fps, width, height, &mut rng)
+    } else {
+        Timeline::of(actions, fps, width, height, &mut rng)
+    };
     if let Some(dir) = out.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     }

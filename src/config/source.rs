@@ -1,9 +1,9 @@
 //! `[source]`: decoding options shared by every stream.
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 /// How a decoded picture is fitted to the model's H×W.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, Default)]
 #[serde(rename_all = "lowercase")]
 pub enum ResizeMode {
     /// Scale each axis independently (the aspect ratio changes).

@@ -1,9 +1,9 @@
 //! `[window]`: how frames are cut into overlapping windows.
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 /// What to do with the frames at the end of a stream that do not fill a whole window.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, Default)]
 #[serde(rename_all = "lowercase")]
 pub enum TailPolicy {
     /// Emit no window for them.

@@ -20,7 +20,7 @@ use crate::model::{
     EncoderInfo, ModelError, ModelInfo, PreprocessSettings, Preprocessor, TensorLayout, load_labels,
 };
 use crate::output::OutputSettings;
-use crate::source::FrameFormat;
+use crate::source::{FrameFormat, SourceOptions};
 use crate::window::{FrameFeatures, WindowGeometry};
 
 pub use streams::StreamPlan;
@@ -221,16 +221,8 @@ impl Plan {
             classes: labels.len(),
             output_kind: config.model.output,
         };
-        let preprocessor = Arc::new(Preprocessor::new(
-            &PreprocessSettings {
-                scale: config.model.scale,
-                mean: config.model.mean,
-                std: config.model.std,
-                channel_order: config.model.channel_order,
-            },
-            width as usize,
-            height as usize,
-        ));
+        let preprocessor =
+            Arc::new(Preprocessor::new(&preprocess_settings(&config), width as usize, height as usize));
         let frame_format = FrameFormat { width, height, resize: config.source.resize };
         let output = output_settings(&config, &labels);
         let i = &config.inference;
@@ -275,9 +267,31 @@ impl Plan {
         Ok(StreamPlan::all(&config, self.frame_format))
     }
 
+    /// How a local file is decoded: as a `[[streams]]` file would be (extraction of training
+    /// windows reads videos exactly so).
+    pub fn file_options(&self) -> SourceOptions {
+        let mut options = SourceOptions::file(self.frame_format);
+        options.decoder_threads = self.config.source.decoder_threads;
+        options
+    }
+
+    /// The model's preprocessing (scale, mean, std, channel order), as configured.
+    pub fn preprocess_settings(&self) -> PreprocessSettings {
+        preprocess_settings(&self.config)
+    }
+
     /// The sinks, checked and with their secrets resolved; opened by whoever runs the plan.
     pub fn sinks(&self) -> &[SinkConfig] {
         &self.config.sinks
+    }
+}
+
+fn preprocess_settings(config: &PipelineConfig) -> PreprocessSettings {
+    PreprocessSettings {
+        scale: config.model.scale,
+        mean: config.model.mean,
+        std: config.model.std,
+        channel_order: config.model.channel_order,
     }
 }
 

@@ -38,9 +38,15 @@ impl Timeline {
             order.extend(round);
         }
         order.truncate(count);
+        Self::of(&order, fps, width, height, rng)
+    }
+
+    /// One segment of 2–4 s per action, in the given order.
+    pub fn of(actions: &[Action], fps: u32, width: u32, height: u32, rng: &mut impl Rng) -> Self {
         let mut start = 0;
-        let segments = order
-            .into_iter()
+        let segments = actions
+            .iter()
+            .copied()
             .map(|action| {
                 let frames = rng.random_range(2 * fps..=4 * fps) as u64;
                 let segment =

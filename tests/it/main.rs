@@ -8,6 +8,7 @@ mod allocations;
 mod bad_input;
 mod bench;
 mod cli;
+mod dataset;
 mod docs;
 mod e2e_timeline;
 mod events;

@@ -8,19 +8,22 @@ use super::run::{actiond, stderr};
 
 /// Writes a synthetic timeline video with `actiond synth-video`; returns the truth JSON.
 pub fn synth_video(path: &Path, width: u32, height: u32, segments: usize, seed: u64) -> Value {
-    let out = actiond(&[
-        "synth-video",
-        "--out",
-        path.to_str().unwrap(),
-        "--width",
-        &width.to_string(),
-        "--height",
-        &height.to_string(),
-        "--segments",
-        &segments.to_string(),
-        "--seed",
-        &seed.to_string(),
-    ]);
+    synth(path, width, height, seed, &["--segments", &segments.to_string()])
+}
+
+/// Writes a synthetic video of the given actions, in order (2–4 s each); returns the truth.
+pub fn synth_actions(path: &Path, width: u32, height: u32, actions: &[&str], seed: u64) -> Value {
+    synth(path, width, height, seed, &["--actions", &actions.join(",")])
+}
+
+fn synth(path: &Path, width: u32, height: u32, seed: u64, extra: &[&str]) -> Value {
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    let (width, height, seed) = (width.to_string(), height.to_string(), seed.to_string());
+    let mut args =
+        vec!["synth-video", "--out", path.to_str().unwrap(), "--width", &width, "--height", &height];
+    args.extend(["--seed", &seed]);
+    args.extend(extra);
+    let out = actiond(&args);
     assert!(out.status.success(), "synth-video failed: {}", stderr(&out));
     let truth = path.with_extension("truth.json");
     serde_json::from_str(&std::fs::read_to_string(truth).unwrap()).unwrap()

@@ -1,0 +1,375 @@
+//! `actiond dataset`: labelled videos into training windows, cut by the daemon's own source and
+//! window stage, split by video.
+//!
+//! Training must see exactly what serving will feed the model, so the windows are not decoded
+//! by a Python loop with its own resize and sampling: every video goes through the GStreamer
+//! source and the ring of [`crate::window`] with the settings of a pipeline file (size, resize
+//! mode, frame step, window length and stride, tail policy). The output folder holds
+//! `windows.npy` (uint8 `[N,T,H,W,3]`, RGB as decoded, before the model's scale/mean/std),
+//! `index.csv` (one row per window: video, frames, times, label, split), `labels.txt` and
+//! `dataset.json` (the settings, the label set, the split per label and side).
+//!
+//! Bad data never leaves half a dataset: everything is written into a hidden folder beside the
+//! output and moved into place at the end, and every problem found is reported with its file
+//! and line, all at once.
+
+mod extract;
+mod labelled;
+mod manifest;
+mod problem;
+mod segments;
+mod split;
+mod store;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+
+pub use extract::{Extraction, VideoWindows};
+pub use labelled::{LabelledVideo, Labelling, VIDEO_EXTENSIONS, read_labelled};
+pub use manifest::{FORMAT, Manifest};
+pub use problem::{Place, Problem, Problems};
+pub use segments::{SEGMENT_HEADER, Segment};
+pub use split::{Split, split_by_video};
+
+use manifest::{FrameSettings, PreprocessSettings, SkippedVideo, VideoEntry, WindowSettings, WindowsFile};
+use store::WindowStore;
+
+/// Why no dataset was written.
+#[derive(Debug, thiserror::Error)]
+pub enum DatasetError {
+    #[error("the labelled data has {} problem(s); no dataset was written:\n{problems}", problems.len())]
+    Data { problems: Problems },
+    #[error("{path}: {reason}")]
+    Output { path: PathBuf, reason: String },
+    #[error("{0}")]
+    Settings(String),
+    #[error("stopped before the end; no dataset was written")]
+    Stopped,
+    #[error(transparent)]
+    Source(#[from] crate::source::SourceError),
+}
+
+/// What to extract and where to.
+#[derive(Debug, Clone)]
+pub struct DatasetSettings {
+    /// Folders per class and segments CSVs for training and validation.
+    pub data: Vec<PathBuf>,
+    /// Held-out videos: never in training or validation.
+    pub test: Vec<PathBuf>,
+    /// The label of time outside every segment (otherwise that time is not used).
+    pub gap_label: Option<String>,
+    /// Share of each label's videos kept for validation, in (0, 1).
+    pub val_fraction: f64,
+    pub seed: u64,
+    /// Leave out videos that cannot be decoded or whose segments run past their end, instead of
+    /// failing; they are listed in the manifest.
+    pub skip_bad: bool,
+    pub out: PathBuf,
+    /// Replace an existing output folder.
+    pub force: bool,
+}
+
+/// How videos are turned into windows: from the pipeline file.
+#[derive(Debug, Clone)]
+pub struct DatasetSource {
+    pub pipeline: PathBuf,
+    pub extraction: Extraction,
+    pub preprocess: crate::model::PreprocessSettings,
+}
+
+impl DatasetSource {
+    /// The source and window settings of a checked pipeline.
+    pub fn from_plan(plan: &crate::plan::Plan) -> Self {
+        Self {
+            pipeline: plan.file().to_owned(),
+            extraction: Extraction { geometry: plan.geometry, options: plan.file_options() },
+            preprocess: plan.preprocess_settings(),
+        }
+    }
+}
+
+/// A written dataset.
+#[derive(Debug, Clone)]
+pub struct Dataset {
+    pub dir: PathBuf,
+    pub manifest: Manifest,
+}
+
+/// Reads the labelled data, extracts every video, splits by video and writes the dataset.
+pub fn build(
+    source: &DatasetSource,
+    settings: &DatasetSettings,
+    stop: &AtomicBool,
+) -> Result<Dataset, DatasetError> {
+    if !(settings.val_fraction > 0.0 && settings.val_fraction < 1.0) {
+        return Err(DatasetError::Settings(format!(
+            "the validation fraction must lie between 0 and 1, not {}",
+            settings.val_fraction
+        )));
+    }
+    let out = &settings.out;
+    if out.exists() && !settings.force {
+        return Err(DatasetError::Output {
+            path: out.clone(),
+            reason: "exists already (give --force to replace it)".into(),
+        });
+    }
+    let (videos, labels) = read_all(settings)?;
+    crate::source::init()?;
+    let staging = Staging::create(out)?;
+    let g = source.extraction.geometry;
+    let f = source.extraction.options.format;
+    let shape = [g.length as u64, u64::from(f.height), u64::from(f.width), 3];
+    let mut store = WindowStore::create(staging.path(), shape).map_err(|e| staging.error(e))?;
+    let id_of = |label: &str| labels.iter().position(|l| l == label).expect("labels were collected") as u16;
+    let mut problems = Problems::default();
+    let mut extracted: Vec<(usize, VideoWindows)> = Vec::new();
+    let mut skipped = Vec::new();
+    for (n, ToExtract { video, .. }) in videos.iter().enumerate() {
+        if stop.load(Ordering::Relaxed) {
+            return Err(DatasetError::Stopped);
+        }
+        let id = extracted.len();
+        match extract::extract_video(video, id, &source.extraction, &id_of, labels.len(), &mut store, stop) {
+            Ok(got) => {
+                tracing::info!(video = %video.path.display(), frames = got.frames,
+                    windows = got.per_label.iter().sum::<u64>(), unlabelled = got.unlabelled,
+                    "Extracted {} of {}.", n + 1, videos.len());
+                extracted.push((n, got));
+            }
+            Err(found) if settings.skip_bad => {
+                tracing::warn!(video = %video.path.display(), problems = %found, "Skipped.");
+                skipped.push(SkippedVideo {
+                    video: video.path.display().to_string(),
+                    problems: found.iter().map(ToString::to_string).collect(),
+                });
+            }
+            Err(found) => problems.extend(found),
+        }
+    }
+    if stop.load(Ordering::Relaxed) {
+        return Err(DatasetError::Stopped);
+    }
+    let entries = split_extracted(&videos, &extracted, &labels, settings, &mut problems);
+    if !problems.is_empty() {
+        return Err(DatasetError::Data { problems });
+    }
+    let names: Vec<String> = entries.iter().map(|e| e.video.clone()).collect();
+    let splits: Vec<Split> = entries.iter().map(|e| e.split).collect();
+    let windows = store.rows().len() as u64;
+    store.finish(staging.path(), &names, &splits, &labels).map_err(|e| staging.error(e))?;
+    let p = &source.preprocess;
+    let manifest = Manifest {
+        format: FORMAT,
+        pipeline: source.pipeline.display().to_string(),
+        windows: WindowsFile {
+            file: "windows.npy",
+            dtype: "uint8",
+            shape: [windows, shape[0], shape[1], shape[2], shape[3]],
+            layout: "NTHWC, RGB bytes as decoded; the model's scale/mean/std/channel order are not applied",
+        },
+        window: WindowSettings { length: g.length, stride: g.stride, frame_step: g.frame_step, tail: g.tail },
+        frames: FrameSettings { width: f.width, height: f.height, resize: f.resize },
+        preprocess: PreprocessSettings {
+            scale: p.scale,
+            mean: p.mean,
+            std: p.std,
+            channel_order: p.channel_order,
+        },
+        split: manifest::split_rows(&labels, &entries),
+        labels,
+        seed: settings.seed,
+        val_fraction: settings.val_fraction,
+        videos: entries,
+        skipped,
+    };
+    staging.write("dataset.json", &serde_json::to_vec_pretty(&manifest).expect("a manifest serialises"))?;
+    staging.write("labels.txt", (manifest.labels.join("\n") + "\n").as_bytes())?;
+    staging.commit(settings.force)?;
+    Ok(Dataset { dir: out.clone(), manifest })
+}
+
+/// A labelled video, and whether it is held out for testing.
+struct ToExtract {
+    video: LabelledVideo,
+    held_out: bool,
+}
+
+/// Every labelled video (training pool sorted by path, then the test set), and the label set:
+/// the training pool's labels, sorted. Fails with every problem found without decoding.
+fn read_all(settings: &DatasetSettings) -> Result<(Vec<ToExtract>, Vec<String>), DatasetError> {
+    let gap = settings.gap_label.as_deref();
+    let mut problems = Problems::default();
+    let mut pool = read_labelled(&settings.data, gap, &mut problems);
+    let mut test = read_labelled(&settings.test, gap, &mut problems);
+    pool.sort_by(|a, b| a.path.cmp(&b.path));
+    test.sort_by(|a, b| a.path.cmp(&b.path));
+    let mut declared: BTreeMap<&str, Vec<&LabelledVideo>> = BTreeMap::new();
+    for video in &pool {
+        for label in video.declared_labels() {
+            declared.entry(label).or_default().push(video);
+        }
+    }
+    for (label, videos) in &declared {
+        if let [only] = videos.as_slice() {
+            problems.push(
+                only.place.clone(),
+                format!(
+                    "label `{label}` has only one video ({}); a split by video needs two or more",
+                    only.path.display()
+                ),
+            );
+        }
+    }
+    if pool.is_empty() && problems.is_empty() {
+        problems.push(Place::Data, "no labelled videos were given");
+    }
+    let in_pool: BTreeMap<&Path, &Place> = pool.iter().map(|v| (v.path.as_path(), &v.place)).collect();
+    for video in &test {
+        if let Some(place) = in_pool.get(video.path.as_path()) {
+            problems.push(
+                video.place.clone(),
+                format!("test video {} is also in the training data ({place})", video.path.display()),
+            );
+        }
+        for label in video.declared_labels().into_iter().filter(|l| !declared.contains_key(l)) {
+            problems.push(video.place.clone(), format!("label `{label}` is not in the training data"));
+        }
+    }
+    if !problems.is_empty() {
+        return Err(DatasetError::Data { problems });
+    }
+    let labels: Vec<String> = declared.keys().map(|l| l.to_string()).collect();
+    let videos = pool
+        .into_iter()
+        .map(|video| ToExtract { video, held_out: false })
+        .chain(test.into_iter().map(|video| ToExtract { video, held_out: true }))
+        .collect();
+    Ok((videos, labels))
+}
+
+/// Splits the extracted training pool by video and describes every extracted video.
+fn split_extracted(
+    videos: &[ToExtract],
+    extracted: &[(usize, VideoWindows)],
+    labels: &[String],
+    settings: &DatasetSettings,
+    problems: &mut Problems,
+) -> Vec<VideoEntry> {
+    let present =
+        |got: &VideoWindows| -> Vec<usize> { (0..labels.len()).filter(|&l| got.per_label[l] > 0).collect() };
+    let pool: Vec<&(usize, VideoWindows)> = extracted.iter().filter(|(n, _)| !videos[*n].held_out).collect();
+    let pool_labels: Vec<Vec<usize>> = pool.iter().map(|(_, got)| present(got)).collect();
+    let with_windows: BTreeSet<usize> = pool_labels.iter().flatten().copied().collect();
+    for (_, label) in labels.iter().enumerate().filter(|(l, _)| !with_windows.contains(l)) {
+        problems.push(
+            Place::Data,
+            format!("label `{label}` gives no window: its examples are all shorter than a window"),
+        );
+    }
+    let pool_sides = match split_by_video(&pool_labels, labels.len(), settings.val_fraction, settings.seed) {
+        Ok(sides) => sides,
+        Err(unsplittable) => {
+            for u in unsplittable {
+                let named: Vec<String> = pool
+                    .iter()
+                    .zip(&pool_labels)
+                    .filter(|(_, present)| present.contains(&u.label))
+                    .map(|((n, _), _)| videos[*n].video.path.display().to_string())
+                    .collect();
+                problems.push(
+                    Place::Data,
+                    format!(
+                        "label `{}` has windows in {} video(s) ({}): too few to keep one for training and one for validation",
+                        labels[u.label],
+                        u.videos,
+                        named.join(", ")
+                    ),
+                );
+            }
+            vec![Split::Train; pool.len()]
+        }
+    };
+    let mut pool_sides = pool_sides.into_iter();
+    extracted
+        .iter()
+        .map(|(n, got)| {
+            let ToExtract { video, held_out } = &videos[*n];
+            let split =
+                if *held_out { Split::Test } else { pool_sides.next().expect("a side per pool video") };
+            VideoEntry {
+                video: video.path.display().to_string(),
+                split,
+                frames: got.frames,
+                duration_s: got.end_s,
+                windows: labels.iter().cloned().zip(got.per_label.iter().copied()).collect(),
+                unlabelled_windows: got.unlabelled,
+            }
+        })
+        .collect()
+}
+
+/// The hidden folder a dataset is written into before it is moved to its place.
+struct Staging {
+    dir: PathBuf,
+    out: PathBuf,
+    committed: bool,
+}
+
+impl Staging {
+    fn create(out: &Path) -> Result<Self, DatasetError> {
+        let name =
+            out.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "dataset".into());
+        let parent = out.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+        let dir = parent.join(format!(".{name}.partial-{}", std::process::id()));
+        let output = |e: std::io::Error| DatasetError::Output { path: dir.clone(), reason: e.to_string() };
+        std::fs::create_dir_all(parent).map_err(output)?;
+        std::fs::create_dir(&dir).map_err(output)?;
+        Ok(Self { dir, out: out.to_owned(), committed: false })
+    }
+
+    fn path(&self) -> &Path {
+        &self.dir
+    }
+
+    fn error(&self, e: std::io::Error) -> DatasetError {
+        DatasetError::Output { path: self.dir.clone(), reason: e.to_string() }
+    }
+
+    fn write(&self, name: &str, bytes: &[u8]) -> Result<(), DatasetError> {
+        std::fs::write(self.dir.join(name), bytes).map_err(|e| self.error(e))
+    }
+
+    /// Moves the dataset into place; an old one is replaced only with `force`, and only once
+    /// the new one is complete.
+    fn commit(mut self, force: bool) -> Result<(), DatasetError> {
+        let output =
+            |e: std::io::Error| DatasetError::Output { path: self.out.clone(), reason: e.to_string() };
+        if self.out.exists() {
+            if !force {
+                return Err(DatasetError::Output {
+                    path: self.out.clone(),
+                    reason: "appeared while extracting".into(),
+                });
+            }
+            let old = self.dir.with_extension("old");
+            std::fs::rename(&self.out, &old).map_err(output)?;
+            std::fs::rename(&self.dir, &self.out).map_err(output)?;
+            std::fs::remove_dir_all(&old).map_err(output)?;
+        } else {
+            std::fs::rename(&self.dir, &self.out).map_err(output)?;
+        }
+        self.committed = true;
+        Ok(())
+    }
+}
+
+impl Drop for Staging {
+    fn drop(&mut self) {
+        if !self.committed {
+            // A failed run leaves nothing behind; a folder that cannot be removed is only litter.
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
+    }
+}
