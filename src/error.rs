@@ -2,6 +2,7 @@
 
 use crate::config::ConfigError;
 use crate::dataset::DatasetError;
+use crate::evaluate::EvaluateError;
 use crate::model::ModelError;
 use crate::source::SourceError;
 
@@ -16,6 +17,8 @@ pub enum Error {
     Source(#[from] SourceError),
     #[error(transparent)]
     Dataset(#[from] DatasetError),
+    #[error(transparent)]
+    Evaluate(#[from] EvaluateError),
     #[error("{0}")]
     Runtime(String),
 }
@@ -32,7 +35,7 @@ pub mod exit_code {
     pub const CONFIG: u8 = 3;
     /// The model, its labels, or ONNX Runtime cannot be used.
     pub const MODEL: u8 = 4;
-    /// Labelled data (`actiond dataset`) has problems: bad files, lines or labels.
+    /// Labelled data (`actiond dataset`, `actiond evaluate`) has problems: bad files, lines or labels.
     pub const DATA: u8 = 5;
 }
 
@@ -42,7 +45,10 @@ impl Error {
             Error::Config(_) => exit_code::CONFIG,
             Error::Model(_) => exit_code::MODEL,
             Error::Dataset(DatasetError::Data { .. } | DatasetError::Settings(_)) => exit_code::DATA,
-            Error::Source(_) | Error::Dataset(_) | Error::Runtime(_) => exit_code::RUNTIME,
+            Error::Evaluate(EvaluateError::Data { .. } | EvaluateError::Settings(_)) => exit_code::DATA,
+            Error::Source(_) | Error::Dataset(_) | Error::Evaluate(_) | Error::Runtime(_) => {
+                exit_code::RUNTIME
+            }
         }
     }
 }

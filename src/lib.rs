@@ -14,6 +14,7 @@ pub mod config;
 pub mod daemon;
 pub mod dataset;
 pub mod error;
+pub mod evaluate;
 pub mod events;
 pub mod flow;
 pub mod http;
@@ -27,6 +28,7 @@ pub mod progress;
 pub mod secret;
 pub mod service;
 pub mod source;
+pub mod staging;
 pub mod synthetic;
 pub mod window;
 

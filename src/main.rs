@@ -1,60 +1,25 @@
-//! The `actiond` command line: turns arguments into library calls and errors into exit codes.
+//! The `actiond` command line: parses arguments, hands them to a subcommand of [`commands`], and
+//! turns its errors into exit codes.
 
-use std::path::{Path, PathBuf};
+mod commands;
+
+use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::Arc;
-use std::sync::atomic::AtomicBool;
 
-use anyhow::Context;
 use clap::{Parser, Subcommand};
-use rand::SeedableRng;
 
-use actiond::Pipeline;
-use actiond::config::{PipelineConfig, ResizeMode};
-use actiond::dataset::{DatasetSettings, DatasetSource};
+use actiond::dataset::DatasetSettings;
 use actiond::error::{Error, exit_code};
-use actiond::http::HttpListener;
-use actiond::infer::runtime;
-use actiond::model::{EncoderInfo, HeadInfo, ModelInfo, TensorDescription, describe_session, read_opsets};
-use actiond::output::build_sinks;
-use actiond::plan::Plan;
-use actiond::service::{self, Outcome};
-use actiond::source::{FrameFormat, SourceOptions};
-use actiond::synthetic::{Action, Codec, Timeline, write_video};
+use actiond::evaluate::EvaluateSettings;
+use actiond::synthetic::{Action, Codec};
+use commands::tools::{Ceiling, parse_action};
+use commands::training::EvaluateOutput;
 
 #[derive(Parser)]
 #[command(name = "actiond", version, about = "Watches video and says what is happening in it.")]
 struct Cli {
     #[command(subcommand)]
     command: Command,
-}
-
-#[derive(Subcommand)]
-enum Ceiling {
-    /// Decode a video file through the daemon's GStreamer pipeline into a fakesink.
-    Decode {
-        /// Video file.
-        video: String,
-        /// Frame size the pipeline scales to (the model's).
-        #[arg(long, default_value_t = 64)]
-        width: u32,
-        #[arg(long, default_value_t = 64)]
-        height: u32,
-        /// Keep the aspect ratio with black borders (`source.resize = "letterbox"`).
-        #[arg(long)]
-        letterbox: bool,
-        /// `source.decoder_threads` (0: libav's choice).
-        #[arg(long, default_value_t = 1)]
-        decoder_threads: u32,
-    },
-    /// Run the pipeline's model on the windows (or frames and windows, for a two-stage model)
-    /// of a video of `--frames` frames, from memory.
-    Infer {
-        /// Pipeline file (TOML).
-        pipeline: PathBuf,
-        #[arg(long)]
-        frames: u64,
-    },
 }
 
 #[derive(Subcommand)]
@@ -100,6 +65,33 @@ enum Command {
         /// Replace an existing output folder (only once the new dataset is complete).
         #[arg(long)]
         force: bool,
+    },
+    /// Run each pipeline (one per head) end to end on held-out labelled videos and compare:
+    /// accuracy overall and per class, macro-F1, confusion, frames/s, CPU-ms per frame, peak
+    /// RSS, and the recommended head. Prints the Markdown report (or JSON with --json).
+    Evaluate {
+        /// Pipeline files (TOML), one per head; their [[streams]] are not used.
+        #[arg(required = true)]
+        pipelines: Vec<PathBuf>,
+        /// Held-out videos: a folder per class or a segments CSV; may be given several times.
+        #[arg(long, required = true)]
+        truth: Vec<PathBuf>,
+        /// Label of the time outside every segment (otherwise that time is not scored).
+        #[arg(long)]
+        gap_label: Option<String>,
+        /// Videos decoded at once, as streams of one daemon.
+        #[arg(long, default_value_t = 4)]
+        videos_per_run: usize,
+        /// Write report.md, report.html and evaluation.json into this folder (must not exist
+        /// unless --force).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Replace an existing output folder (only once the new reports are complete).
+        #[arg(long)]
+        force: bool,
+        /// Print the figures as JSON (schema/evaluate.schema.json) instead of Markdown.
+        #[arg(long)]
+        json: bool,
     },
     /// Print a model's inputs, outputs, layout, window size, classes and opset.
     InspectModel {
@@ -153,17 +145,23 @@ fn main() -> ExitCode {
         .init();
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Run { pipeline } => run(&pipeline),
-        Command::Validate { pipeline } => validate(&pipeline),
-        Command::InspectModel { model, onnxruntime } => inspect_model(&model, onnxruntime.as_deref()),
-        Command::Bench { ceiling } => bench(ceiling),
+        Command::Run { pipeline } => commands::run::run(&pipeline),
+        Command::Validate { pipeline } => commands::run::validate(&pipeline),
+        Command::InspectModel { model, onnxruntime } => {
+            commands::tools::inspect_model(&model, onnxruntime.as_deref())
+        }
+        Command::Bench { ceiling } => commands::tools::bench(ceiling),
         Command::Dataset { pipeline, data, test, gap_label, val_fraction, seed, skip_bad, out, force } => {
             let settings =
                 DatasetSettings { data, test, gap_label, val_fraction, seed, skip_bad, out, force };
-            dataset(&pipeline, &settings)
+            commands::training::dataset(&pipeline, &settings)
+        }
+        Command::Evaluate { pipelines, truth, gap_label, videos_per_run, out, force, json } => {
+            let settings = EvaluateSettings { pipelines, truth, gap_label, videos_per_run };
+            commands::training::evaluate(&settings, &EvaluateOutput { out: out.as_deref(), force, json })
         }
         Command::SynthVideo { out, truth, width, height, fps, segments, actions, seed, codec } => {
-            synth_video(&out, truth, width, height, fps, segments, &actions, seed, codec)
+            commands::tools::synth_video(&out, truth, width, height, fps, segments, &actions, seed, codec)
         }
     };
     match result {
@@ -174,226 +172,4 @@ fn main() -> ExitCode {
             ExitCode::from(code)
         }
     }
-}
-
-fn run(path: &Path) -> anyhow::Result<u8> {
-    let pipeline = Pipeline::from_file(path)?;
-    let plan = pipeline.plan();
-    let sinks = build_sinks(plan.sinks()).map_err(|e| Error::Runtime(e.to_string()))?;
-    let shutdown_timeout = plan.service.shutdown_timeout;
-    let http_listen = plan.service.http_listen.clone();
-    let running = pipeline.start(sinks)?;
-    let _http = match &http_listen {
-        Some(address) => {
-            Some(HttpListener::start(address, running.progress().clone()).map_err(Error::Runtime)?)
-        }
-        None => None,
-    };
-    for signal in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT] {
-        signal_hook::flag::register(signal, running.stop_flag()).context("installing signal handlers")?;
-    }
-    let reload = service::Reload { requested: Arc::new(AtomicBool::new(false)), path: path.to_owned() };
-    signal_hook::flag::register(signal_hook::consts::SIGHUP, reload.requested.clone())
-        .context("installing the SIGHUP handler")?;
-    let report = match service::supervise(running, shutdown_timeout, Some(reload)) {
-        Outcome::Finished(report) => report?,
-        Outcome::Stuck(what) => {
-            return Err(Error::Runtime(format!(
-                "shutdown did not finish within {:.1} s: {what}",
-                shutdown_timeout.as_secs_f64()
-            ))
-            .into());
-        }
-    };
-    let failed = report.failed();
-    if !failed.is_empty() {
-        eprintln!(
-            "actiond: error: {} of {} streams failed: {}",
-            failed.len(),
-            report.streams.len(),
-            failed.join(", ")
-        );
-        return Ok(exit_code::RUNTIME);
-    }
-    if report.output.failed_windows > 0 || report.output.sink_errors > 0 {
-        eprintln!(
-            "actiond: error: {} windows could not be classified, {} sink errors",
-            report.output.failed_windows, report.output.sink_errors
-        );
-        return Ok(exit_code::RUNTIME);
-    }
-    Ok(exit_code::OK)
-}
-
-fn validate(pipeline: &Path) -> anyhow::Result<u8> {
-    let config = PipelineConfig::load(pipeline).map_err(Error::from)?;
-    let (plan, _session) = Plan::prepare(config)?;
-    let mut missing = Vec::new();
-    for stream in &plan.streams {
-        if let Err(e) = stream.location.ensure_exists() {
-            missing.push(format!("stream `{}`: {e}", stream.id));
-        }
-    }
-    if !missing.is_empty() {
-        return Err(Error::from(plan.error(missing.join("; "))).into());
-    }
-    let g = plan.geometry;
-    let model = match &plan.model.encoder {
-        Some(e) => {
-            format!("{} + head {} (two-stage, D={})", e.path.display(), plan.model.path.display(), e.dim)
-        }
-        None => plan.model.path.display().to_string(),
-    };
-    println!(
-        "{}: ok — model {} ({} classes), windows of {} frames every {} (frame_step {}), {}×{} input, {} stream(s)",
-        pipeline.display(),
-        model,
-        plan.labels.len(),
-        g.length,
-        g.stride,
-        g.frame_step,
-        plan.frame_format.width,
-        plan.frame_format.height,
-        plan.streams.len()
-    );
-    Ok(exit_code::OK)
-}
-
-fn dataset(pipeline: &Path, settings: &DatasetSettings) -> anyhow::Result<u8> {
-    let config = PipelineConfig::load(pipeline).map_err(Error::from)?;
-    let (plan, _session) = Plan::prepare(config)?;
-    let source = DatasetSource::from_plan(&plan);
-    let stop = Arc::new(AtomicBool::new(false));
-    for signal in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT] {
-        signal_hook::flag::register(signal, stop.clone()).context("installing signal handlers")?;
-    }
-    let dataset = actiond::dataset::build(&source, settings, &stop).map_err(Error::from)?;
-    let m = &dataset.manifest;
-    println!(
-        "{}: {} windows of {}×{}×{}×3 from {} videos, {} labels (seed {}, {:.0} % of each label's videos for validation)\n",
-        dataset.dir.display(),
-        m.windows.shape[0],
-        m.windows.shape[1],
-        m.windows.shape[2],
-        m.windows.shape[3],
-        m.videos.len(),
-        m.labels.len(),
-        m.seed,
-        m.val_fraction * 100.0
-    );
-    print!("{}", m.split_table());
-    if !m.skipped.is_empty() {
-        println!("\nskipped {} video(s):", m.skipped.len());
-        for s in &m.skipped {
-            println!("- {}: {}", s.video, s.problems.join("; "));
-        }
-    }
-    Ok(exit_code::OK)
-}
-
-fn bench(ceiling: Ceiling) -> anyhow::Result<u8> {
-    let report = match ceiling {
-        Ceiling::Decode { video, width, height, letterbox, decoder_threads } => {
-            let resize = if letterbox { ResizeMode::Letterbox } else { ResizeMode::Stretch };
-            let mut options = SourceOptions::file(FrameFormat { width, height, resize });
-            options.decoder_threads = decoder_threads;
-            actiond::bench::decode(actiond::source::location_of(&video), &options)?
-        }
-        Ceiling::Infer { pipeline, frames } => {
-            let config = PipelineConfig::load(&pipeline).map_err(Error::from)?;
-            let (plan, session) = Plan::prepare(config)?;
-            actiond::bench::inference(&plan, session, frames)?
-        }
-    };
-    println!("{}", serde_json::to_string(&report)?);
-    Ok(exit_code::OK)
-}
-
-fn inspect_model(model: &Path, onnxruntime: Option<&Path>) -> anyhow::Result<u8> {
-    let env = runtime::environment(onnxruntime).map_err(Error::from)?;
-    let session = runtime::open_session(&env, model, 1, false).map_err(Error::from)?;
-    let opsets = read_opsets(model).map_err(Error::from)?;
-    let describe = |kind: &str, list: &[TensorDescription]| {
-        for t in list {
-            println!("{kind:<8} {} {} {}", t.name, t.element_type, t.shape_text());
-        }
-    };
-    let opset_text: Vec<String> = opsets.iter().map(|(d, v)| format!("{d} {v}")).collect();
-    println!("model    {}", model.display());
-    println!("opset    {}", opset_text.join(", "));
-    let (inputs, outputs) = describe_session(&session);
-    describe("input", &inputs);
-    describe("output", &outputs);
-    let dim = |d: Option<usize>| d.map_or("dynamic".to_owned(), |v| v.to_string());
-    // Two-stage parts: a per-frame encoder (4-D input) or a temporal head (3-D input).
-    match inputs.first().map(|t| t.shape.as_slice()) {
-        Some(shape) if shape.len() == 4 => {
-            let encoder = EncoderInfo::from_session(model, &session, None).map_err(Error::from)?;
-            println!("form     encoder of a two-stage model (give it as `model.encoder`)");
-            println!("frames   H={} W={}", dim(encoder.height), dim(encoder.width));
-            println!("embedding D={}", encoder.dim);
-            return Ok(exit_code::OK);
-        }
-        Some(shape) if shape.len() == 3 => {
-            let head = HeadInfo::from_session(model, &session).map_err(Error::from)?;
-            println!("form     temporal head of a two-stage model (give it as `model.head`)");
-            println!("sequence T={} D={}", dim(head.time), dim(head.dim));
-            println!("classes  {}", dim(head.classes));
-            return Ok(exit_code::OK);
-        }
-        _ => {}
-    }
-    match ModelInfo::from_session(model, &session, None) {
-        Ok(info) => {
-            println!("layout   {}", info.layout.describe());
-            println!("frames   T={} H={} W={}", dim(info.time), dim(info.height), dim(info.width));
-            println!("classes  {}", dim(info.classes));
-            Ok(exit_code::OK)
-        }
-        Err(e) => Err(Error::from(e).into()),
-    }
-}
-
-fn parse_action(label: &str) -> Result<Action, String> {
-    Action::ALL.into_iter().find(|a| a.label() == label).ok_or_else(|| {
-        let known: Vec<&str> = Action::ALL.iter().map(|a| a.label()).collect();
-        format!("unknown action `{label}` (known: {})", known.join(", "))
-    })
-}
-
-#[allow(clippy::too_many_arguments)]
-fn synth_video(
-    out: &Path,
-    truth: Option<PathBuf>,
-    width: u32,
-    height: u32,
-    fps: u32,
-    segments: usize,
-    actions: &[Action],
-    seed: u64,
-    codec: Option<Codec>,
-) -> anyhow::Result<u8> {
-    anyhow::ensure!(
-        width >= 16 && height >= 16 && fps > 0 && segments > 0,
-        "size, fps and segments must be positive"
-    );
-    let codec = codec.unwrap_or(match out.extension().and_then(|e| e.to_str()) {
-        Some("webm") => Codec::Vp8,
-        _ => Codec::H264,
-    });
-    let mut rng = rand::rngs::SmallRng::seed_from_u64(seed);
-    let timeline = if actions.is_empty() {
-        Timeline::random(segments, fps, width, height, &mut rng)
-    } else {
-        Timeline::of(actions, fps, width, height, &mut rng)
-    };
-    if let Some(dir) = out.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    }
-    write_video(out, &timeline, codec, &mut rng)?;
-    let truth = truth.unwrap_or_else(|| out.with_extension("truth.json"));
-    std::fs::write(&truth, serde_json::to_string_pretty(&timeline)?)
-        .with_context(|| format!("writing {}", truth.display()))?;
-    tracing::info!(video = %out.display(), truth = %truth.display(), frames = timeline.frames, "Wrote synthetic video.");
-    Ok(exit_code::OK)
 }

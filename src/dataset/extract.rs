@@ -10,10 +10,10 @@
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 
-use super::labelled::{LabelledVideo, Labelling};
+use super::labelled::LabelledVideo;
 use super::problem::{Place, Problems};
-use super::segments::Segment;
 use super::store::{IndexRow, WindowStore};
+use super::truth::{FrameLabels, check_segments_inside};
 use crate::config::ChannelOrder;
 use crate::flow::Window;
 use crate::model::{PreprocessSettings, Preprocessor, TensorLayout};
@@ -37,40 +37,6 @@ pub struct VideoWindows {
     pub per_label: Vec<u64>,
     /// Windows left out: frames of different labels, or unlabelled time.
     pub unlabelled: u64,
-}
-
-/// Labels each frame by the time in the middle of it.
-struct FrameLabels {
-    /// Non-overlapping `(start_s, end_s, label id)`, sorted; same-label overlaps merged.
-    spans: Vec<(f64, f64, u16)>,
-    gap: Option<u16>,
-}
-
-impl FrameLabels {
-    fn new(labelling: &Labelling, id_of: &dyn Fn(&str) -> u16) -> Self {
-        match labelling {
-            Labelling::Whole { label } => Self { spans: Vec::new(), gap: Some(id_of(label)) },
-            Labelling::Segments { segments, gap } => {
-                let mut spans: Vec<(f64, f64, u16)> = Vec::new();
-                for Segment { start_s, end_s, label, .. } in segments {
-                    let id = id_of(label);
-                    match spans.last_mut() {
-                        Some(last) if last.2 == id && *start_s <= last.1 => last.1 = last.1.max(*end_s),
-                        _ => spans.push((*start_s, *end_s, id)),
-                    }
-                }
-                Self { spans, gap: gap.as_deref().map(id_of) }
-            }
-        }
-    }
-
-    fn at(&self, t_s: f64) -> Option<u16> {
-        let after = self.spans.partition_point(|s| s.0 <= t_s);
-        match after.checked_sub(1).map(|i| self.spans[i]) {
-            Some((_, end, id)) if t_s < end => Some(id),
-            _ => self.gap,
-        }
-    }
 }
 
 /// One video's frames and windows as they come: each frame's label, each labelled window into
@@ -195,55 +161,4 @@ fn decode(
     let got = cut.got;
     check_segments_inside(video, got.end_s, cut.last_duration_s)?;
     Ok(got)
-}
-
-/// A segment that ends after its video (by more than a frame) points at the wrong video or a
-/// wrong time: refuse it rather than train on a shortened truth.
-fn check_segments_inside(video: &LabelledVideo, end_s: f64, frame_s: f64) -> Result<(), Problems> {
-    let Labelling::Segments { segments, .. } = &video.labelling else { return Ok(()) };
-    let mut problems = Problems::default();
-    for s in segments.iter().filter(|s| s.end_s > end_s + frame_s.max(1e-3)) {
-        problems.push(
-            s.place.clone(),
-            format!(
-                "segment {}–{} s `{}` ends after its video {} ({end_s:.3} s long)",
-                s.start_s,
-                s.end_s,
-                s.label,
-                video.path.display()
-            ),
-        );
-    }
-    if problems.is_empty() { Ok(()) } else { Err(problems) }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn segment(start_s: f64, end_s: f64, label: &str) -> Segment {
-        Segment { start_s, end_s, label: label.into(), place: Place::File("s.csv".into()) }
-    }
-
-    #[test]
-    fn frames_take_the_segment_around_their_middle_else_the_gap_label() {
-        let labelling = Labelling::Segments {
-            segments: vec![segment(1.0, 2.0, "a"), segment(1.5, 3.0, "a"), segment(4.0, 5.0, "b")],
-            gap: Some("bg".into()),
-        };
-        let ids = |l: &str| match l {
-            "a" => 0,
-            "b" => 1,
-            _ => 2,
-        };
-        let labels = FrameLabels::new(&labelling, &ids);
-        assert_eq!(labels.spans, vec![(1.0, 3.0, 0), (4.0, 5.0, 1)], "same-label overlaps merge");
-        let at: Vec<Option<u16>> = [0.5, 1.0, 2.9, 3.0, 4.5, 5.0].iter().map(|&t| labels.at(t)).collect();
-        assert_eq!(at, vec![Some(2), Some(0), Some(0), Some(2), Some(1), Some(2)]);
-        let without_gap = FrameLabels::new(
-            &Labelling::Segments { segments: vec![segment(1.0, 2.0, "a")], gap: None },
-            &ids,
-        );
-        assert_eq!((without_gap.at(0.0), without_gap.at(1.5)), (None, Some(0)));
-    }
 }

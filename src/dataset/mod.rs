@@ -10,8 +10,8 @@
 //! `dataset.json` (the settings, the label set, the split per label and side).
 //!
 //! Bad data never leaves half a dataset: everything is written into a hidden folder beside the
-//! output and moved into place at the end, and every problem found is reported with its file
-//! and line, all at once.
+//! output and moved into place at the end ([`crate::staging`]), and every problem found is
+//! reported with its file and line, all at once.
 
 mod extract;
 mod labelled;
@@ -20,6 +20,7 @@ mod problem;
 mod segments;
 mod split;
 mod store;
+mod truth;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -31,17 +32,20 @@ pub use manifest::{FORMAT, Manifest};
 pub use problem::{Place, Problem, Problems};
 pub use segments::{SEGMENT_HEADER, Segment};
 pub use split::{Split, split_by_video};
+pub use truth::{FrameLabels, check_segments_inside};
 
 use manifest::{FrameSettings, PreprocessSettings, SkippedVideo, VideoEntry, WindowSettings, WindowsFile};
 use store::WindowStore;
+
+use crate::staging::{OutputError, Staging};
 
 /// Why no dataset was written.
 #[derive(Debug, thiserror::Error)]
 pub enum DatasetError {
     #[error("the labelled data has {} problem(s); no dataset was written:\n{problems}", problems.len())]
     Data { problems: Problems },
-    #[error("{path}: {reason}")]
-    Output { path: PathBuf, reason: String },
+    #[error(transparent)]
+    Output(#[from] OutputError),
     #[error("{0}")]
     Settings(String),
     #[error("stopped before the end; no dataset was written")]
@@ -110,14 +114,15 @@ pub fn build(
     }
     let out = &settings.out;
     if out.exists() && !settings.force {
-        return Err(DatasetError::Output {
+        return Err(OutputError {
             path: out.clone(),
             reason: "exists already (give --force to replace it)".into(),
-        });
+        }
+        .into());
     }
     let (videos, labels) = read_all(settings)?;
     crate::source::init()?;
-    let staging = Staging::create(out)?;
+    let staging = Staging::create(out, settings.force)?;
     let g = source.extraction.geometry;
     let f = source.extraction.options.format;
     let shape = [g.length as u64, u64::from(f.height), u64::from(f.width), 3];
@@ -308,68 +313,4 @@ fn split_extracted(
             }
         })
         .collect()
-}
-
-/// The hidden folder a dataset is written into before it is moved to its place.
-struct Staging {
-    dir: PathBuf,
-    out: PathBuf,
-    committed: bool,
-}
-
-impl Staging {
-    fn create(out: &Path) -> Result<Self, DatasetError> {
-        let name =
-            out.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "dataset".into());
-        let parent = out.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-        let dir = parent.join(format!(".{name}.partial-{}", std::process::id()));
-        let output = |e: std::io::Error| DatasetError::Output { path: dir.clone(), reason: e.to_string() };
-        std::fs::create_dir_all(parent).map_err(output)?;
-        std::fs::create_dir(&dir).map_err(output)?;
-        Ok(Self { dir, out: out.to_owned(), committed: false })
-    }
-
-    fn path(&self) -> &Path {
-        &self.dir
-    }
-
-    fn error(&self, e: std::io::Error) -> DatasetError {
-        DatasetError::Output { path: self.dir.clone(), reason: e.to_string() }
-    }
-
-    fn write(&self, name: &str, bytes: &[u8]) -> Result<(), DatasetError> {
-        std::fs::write(self.dir.join(name), bytes).map_err(|e| self.error(e))
-    }
-
-    /// Moves the dataset into place; an old one is replaced only with `force`, and only once
-    /// the new one is complete.
-    fn commit(mut self, force: bool) -> Result<(), DatasetError> {
-        let output =
-            |e: std::io::Error| DatasetError::Output { path: self.out.clone(), reason: e.to_string() };
-        if self.out.exists() {
-            if !force {
-                return Err(DatasetError::Output {
-                    path: self.out.clone(),
-                    reason: "appeared while extracting".into(),
-                });
-            }
-            let old = self.dir.with_extension("old");
-            std::fs::rename(&self.out, &old).map_err(output)?;
-            std::fs::rename(&self.dir, &self.out).map_err(output)?;
-            std::fs::remove_dir_all(&old).map_err(output)?;
-        } else {
-            std::fs::rename(&self.dir, &self.out).map_err(output)?;
-        }
-        self.committed = true;
-        Ok(())
-    }
-}
-
-impl Drop for Staging {
-    fn drop(&mut self) {
-        if !self.committed {
-            // A failed run leaves nothing behind; a folder that cannot be removed is only litter.
-            let _ = std::fs::remove_dir_all(&self.dir);
-        }
-    }
 }

@@ -178,6 +178,9 @@ pub struct StatusEvent {
     /// Seconds until that attempt.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub delay_s: Option<f64>,
+    /// `stream_end`: frames the stream decoded in this run (what a file run covered).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub frames: Option<u64>,
     /// Whether the stream is live.
     #[serde(skip)]
     pub live: bool,
@@ -192,6 +195,7 @@ impl StatusEvent {
             reason: None,
             attempt: None,
             delay_s: None,
+            frames: None,
             live,
         };
         match status {
@@ -205,7 +209,10 @@ impl StatusEvent {
             StreamStatus::GaveUp { attempts, reason } => {
                 event.reason = Some(format!("gave up after {attempts} attempts: {reason}"));
             }
-            StreamStatus::Ended { reason } => event.reason = Some(reason.to_string()),
+            StreamStatus::Ended { reason, frames } => {
+                event.reason = Some(reason.to_string());
+                event.frames = Some(*frames);
+            }
         }
         event
     }

@@ -63,8 +63,9 @@ pub enum StreamStatus {
     Reconnecting { attempt: u32, delay: Duration, reason: FailureReason },
     /// `max_attempts` failed in a row; the stream is not retried any more.
     GaveUp { attempts: u32, reason: FailureReason },
-    /// The input ended (a file at its end) or was stopped; nothing more will come.
-    Ended { reason: EndReason },
+    /// The input ended (a file at its end) or was stopped after `frames` decoded frames;
+    /// nothing more will come.
+    Ended { reason: EndReason, frames: u64 },
 }
 
 impl StreamStatus {

@@ -14,7 +14,7 @@ use std::path::PathBuf;
 
 pub use introspect::{EncoderInfo, HeadInfo, ModelInfo, TensorDescription, describe_session, detect_layout};
 pub use labels::load_labels;
-pub use opset::read_opsets;
+pub use opset::{count_parameters, read_opsets};
 pub use preprocess::{PreprocessSettings, Preprocessor};
 
 /// Tensor layout of one window (the model input without its batch dimension), or of one frame

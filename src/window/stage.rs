@@ -56,7 +56,8 @@ impl WindowStage {
     pub fn end(&mut self, reason: Option<EndReason>) {
         self.flush_tail();
         if let Some(reason) = reason {
-            self.status(StreamStatus::Ended { reason });
+            let frames = self.frames_decoded.get();
+            self.status(StreamStatus::Ended { reason, frames });
         }
     }
 
@@ -84,7 +85,7 @@ impl WindowStage {
             StreamStatus::Up => StreamState::Up,
             StreamStatus::Down { .. } | StreamStatus::Reconnecting { .. } => StreamState::Down,
             StreamStatus::GaveUp { .. } => StreamState::Failed,
-            StreamStatus::Ended { reason: EndReason::Failed(_) } if !self.windower.is_live() => {
+            StreamStatus::Ended { reason: EndReason::Failed(_), .. } if !self.windower.is_live() => {
                 StreamState::Failed
             }
             StreamStatus::Ended { .. } => StreamState::Ended,

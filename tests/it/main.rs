@@ -11,6 +11,7 @@ mod cli;
 mod dataset;
 mod docs;
 mod e2e_timeline;
+mod evaluate;
 mod events;
 mod layouts;
 mod live;

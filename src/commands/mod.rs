@@ -1,0 +1,6 @@
+//! The binary's subcommands: each turns parsed arguments into library calls and an exit code.
+//! They are not part of the library; `src/main.rs` only parses and dispatches.
+
+pub mod run;
+pub mod tools;
+pub mod training;

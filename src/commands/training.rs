@@ -1,0 +1,74 @@
+//! `actiond dataset` and `actiond evaluate`: the training workflow's commands, labelled footage
+//! into windows, and heads compared on held-out footage.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+
+use anyhow::Context;
+
+use actiond::config::PipelineConfig;
+use actiond::dataset::{DatasetSettings, DatasetSource};
+use actiond::error::{Error, exit_code};
+use actiond::evaluate::EvaluateSettings;
+use actiond::plan::Plan;
+
+/// A flag that SIGTERM and SIGINT raise, for work that stops between steps.
+fn stop_flag() -> anyhow::Result<Arc<AtomicBool>> {
+    let stop = Arc::new(AtomicBool::new(false));
+    for signal in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT] {
+        signal_hook::flag::register(signal, stop.clone()).context("installing signal handlers")?;
+    }
+    Ok(stop)
+}
+
+pub fn dataset(pipeline: &Path, settings: &DatasetSettings) -> anyhow::Result<u8> {
+    let config = PipelineConfig::load(pipeline).map_err(Error::from)?;
+    let (plan, _session) = Plan::prepare(config)?;
+    let source = DatasetSource::from_plan(&plan);
+    let stop = stop_flag()?;
+    let dataset = actiond::dataset::build(&source, settings, &stop).map_err(Error::from)?;
+    let m = &dataset.manifest;
+    println!(
+        "{}: {} windows of {}×{}×{}×3 from {} videos, {} labels (seed {}, {:.0} % of each label's videos for validation)\n",
+        dataset.dir.display(),
+        m.windows.shape[0],
+        m.windows.shape[1],
+        m.windows.shape[2],
+        m.windows.shape[3],
+        m.videos.len(),
+        m.labels.len(),
+        m.seed,
+        m.val_fraction * 100.0
+    );
+    print!("{}", m.split_table());
+    if !m.skipped.is_empty() {
+        println!("\nskipped {} video(s):", m.skipped.len());
+        for s in &m.skipped {
+            println!("- {}: {}", s.video, s.problems.join("; "));
+        }
+    }
+    Ok(exit_code::OK)
+}
+
+/// Where `actiond evaluate` puts its figures.
+pub struct EvaluateOutput<'a> {
+    pub out: Option<&'a Path>,
+    pub force: bool,
+    pub json: bool,
+}
+
+pub fn evaluate(settings: &EvaluateSettings, output: &EvaluateOutput) -> anyhow::Result<u8> {
+    let stop = stop_flag()?;
+    let evaluation = actiond::evaluate::evaluate(settings, &stop)?;
+    if let Some(out) = output.out {
+        actiond::evaluate::write_reports(&evaluation, out, output.force).map_err(Error::from)?;
+        eprintln!("actiond: wrote {}/{{report.md,report.html,evaluation.json}}", out.display());
+    }
+    if output.json {
+        println!("{}", serde_json::to_string_pretty(&evaluation)?);
+    } else {
+        print!("{}", actiond::evaluate::markdown_report(&evaluation));
+    }
+    Ok(exit_code::OK)
+}
