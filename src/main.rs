@@ -11,8 +11,7 @@ use clap::{Parser, Subcommand};
 use actiond::dataset::DatasetSettings;
 use actiond::error::{Error, exit_code};
 use actiond::evaluate::EvaluateSettings;
-use actiond::synthetic::{Action, Codec};
-use commands::tools::{Ceiling, parse_action};
+use commands::tools::{Ceiling, SynthArgs};
 use commands::training::EvaluateOutput;
 
 #[derive(Parser)]
@@ -107,32 +106,9 @@ enum Command {
         #[command(subcommand)]
         ceiling: Ceiling,
     },
-    /// Write a video of the synthetic action set and its ground truth (JSON).
-    SynthVideo {
-        /// Output video (.mp4 for H.264, .webm for VP8 unless --codec says otherwise).
-        #[arg(long)]
-        out: PathBuf,
-        /// Where to write the ground truth; default: the video path with `.truth.json`.
-        #[arg(long)]
-        truth: Option<PathBuf>,
-        #[arg(long, default_value_t = 320)]
-        width: u32,
-        #[arg(long, default_value_t = 240)]
-        height: u32,
-        #[arg(long, default_value_t = 25)]
-        fps: u32,
-        /// Number of action segments (2–4 s each); every action appears before any repeats.
-        #[arg(long, default_value_t = 8)]
-        segments: usize,
-        /// The actions of the segments, in order (e.g. `move_left,still`), instead of a random
-        /// order of `--segments` actions.
-        #[arg(long, value_delimiter = ',', value_parser = parse_action)]
-        actions: Vec<Action>,
-        #[arg(long, default_value_t = 1)]
-        seed: u64,
-        #[arg(long, value_enum)]
-        codec: Option<Codec>,
-    },
+    /// Write a video of the synthetic action set and its ground truth (JSON, and optionally a
+    /// segments CSV for `dataset` and `evaluate`).
+    SynthVideo(SynthArgs),
 }
 
 fn main() -> ExitCode {
@@ -160,9 +136,7 @@ fn main() -> ExitCode {
             let settings = EvaluateSettings { pipelines, truth, gap_label, videos_per_run };
             commands::training::evaluate(&settings, &EvaluateOutput { out: out.as_deref(), force, json })
         }
-        Command::SynthVideo { out, truth, width, height, fps, segments, actions, seed, codec } => {
-            commands::tools::synth_video(&out, truth, width, height, fps, segments, &actions, seed, codec)
-        }
+        Command::SynthVideo(args) => commands::tools::synth_video(&args),
     };
     match result {
         Ok(code) => ExitCode::from(code),

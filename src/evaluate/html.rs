@@ -14,6 +14,10 @@ const PALETTE: [&str; 10] = [
     "#bab0ac",
 ];
 const UNLABELLED: &str = "#eeeeee";
+/// The strip under a head's labels: grey where right, black where wrong, so it never reads as
+/// one of the label colours.
+const RIGHT: &str = "#c8c8c8";
+const WRONG: &str = "#111111";
 const CELL: f64 = 34.0;
 const TIMELINE_WIDTH: f64 = 900.0;
 const ROW_NAME_WIDTH: f64 = 150.0;
@@ -93,8 +97,10 @@ fn summary(e: &Evaluation) -> Markup {
             @for h in &e.heads {
                 tr {
                     td { (h.name) }
-                    @for c in &h.scores.per_class {
-                        td title=(format!("{} of {} windows", c.correct, c.windows)) { (percent(c.accuracy)) }
+                    @for l in &e.truth.labels {
+                        @if let Some(c) = h.class(l) {
+                            td title=(format!("{} of {} windows", c.correct, c.windows)) { (percent(c.accuracy)) }
+                        } @else { td { "–" } }
                     }
                 }
             }
@@ -142,8 +148,8 @@ fn legend(colours: &Colours) -> Markup {
         p.legend {
             @for l in &colours.0 { span { span.swatch style=(format!("background:{}", colours.of(Some(l)))) {} (l) } }
             span { span.swatch style=(format!("background:{UNLABELLED}")) {} "unlabelled" }
-            span { span.swatch style="background:#59a14f" {} "right" }
-            span { span.swatch style="background:#e15759" {} "wrong" }
+            span { span.swatch style=(format!("background:{RIGHT}")) {} "window right" }
+            span { span.swatch style=(format!("background:{WRONG}")) {} "window wrong" }
         }
     }
 }
@@ -172,7 +178,7 @@ fn timeline(v: &VideoReport, colours: &Colours) -> Markup {
                     // Each window is drawn up to the start of the next, so overlapping windows
                     // show, at each time, the label of the latest window that began.
                     @let end = h.windows.get(n + 1).map_or(w.end_s, |next| next.start_s.max(w.start_s));
-                    @let verdict = match &w.truth { Some(t) if *t == w.label => "#59a14f", Some(_) => "#e15759", None => UNLABELLED };
+                    @let verdict = match &w.truth { Some(t) if *t == w.label => RIGHT, Some(_) => WRONG, None => UNLABELLED };
                     rect x=(x(w.start_s)) y=(y) width=((x(end) - x(w.start_s)).max(0.5)) height=(ROW_HEIGHT - 5.0)
                         fill=(colours.of(Some(&w.label))) {
                         title { (w.label) " " (format!("{:.2}", w.score)) ", frames " (w.first_frame) "–" (w.last_frame)

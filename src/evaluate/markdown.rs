@@ -100,12 +100,10 @@ pub fn report(e: &Evaluation) -> String {
     header(&mut out, &headers, 1);
     for h in &e.heads {
         let mut cells = vec![h.name.clone()];
-        cells.extend(
-            h.scores
-                .per_class
-                .iter()
-                .map(|c| format!("{} ({}/{})", percent(c.accuracy), c.correct, c.windows)),
-        );
+        cells.extend(truth.labels.iter().map(|l| match h.class(l) {
+            Some(c) => format!("{} ({}/{})", percent(c.accuracy), c.correct, c.windows),
+            None => "–".into(),
+        }));
         row(&mut out, &cells);
     }
     let _ = writeln!(out, "\n## Confusion matrices\n\nRows: the truth; columns: the head's label.\n");

@@ -86,7 +86,7 @@ pub fn evaluate(settings: &EvaluateSettings, stop: &AtomicBool) -> Result<Evalua
         let scored = truth.score(head, &runs)?;
         let model = model_facts(&head.config)?;
         let g = head.plan.geometry;
-        let speed = speed(&runs, settings.videos_per_run);
+        let speed = speed(&runs, settings.videos_per_run.min(truth.videos.len()));
         tracing::info!(head = %head.name, accuracy = scored.scores.accuracy, macro_f1 = scored.scores.macro_f1,
             frames_per_s = speed.frames_per_s, cpu_ms_per_frame = speed.cpu_ms_per_frame, "Scored.");
         reports.push(HeadReport {

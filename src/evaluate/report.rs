@@ -30,7 +30,7 @@ pub struct TruthSummary {
     /// The `--truth` folders and CSVs.
     pub sources: Vec<String>,
     pub gap_label: Option<String>,
-    /// The truth's labels, sorted: the rows of every confusion matrix.
+    /// The truth's labels, sorted: the rows of every confusion matrix (in the head's order).
     pub labels: Vec<String>,
     pub videos: usize,
 }
@@ -121,6 +121,13 @@ pub struct ScoredWindow {
     pub label: String,
     pub score: f32,
     pub truth: Option<String>,
+}
+
+impl HeadReport {
+    /// The figures of one truth label.
+    pub fn class(&self, label: &str) -> Option<&super::score::ClassScore> {
+        self.scores.per_class.iter().find(|c| c.label == label)
+    }
 }
 
 /// The index of the head [`RULE`] picks.

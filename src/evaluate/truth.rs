@@ -87,7 +87,7 @@ impl Truth {
             failed.extend(run.failed.iter().map(|(s, r)| (s.as_str(), r.as_str())));
         }
         let mut problems = Problems::default();
-        let mut confusion = Confusion::new(self.labels.clone(), head.plan.labels.clone());
+        let mut confusion = Confusion::new(self.rows_for(&head.plan.labels), head.plan.labels.clone());
         let mut unscored = 0;
         let mut videos = Vec::new();
         let pipeline = head.config.file.display();
@@ -146,6 +146,14 @@ impl Truth {
             return Err(EvaluateError::Data { problems });
         }
         Ok(Scored { scores: confusion.scores(), unscored, videos })
+    }
+
+    /// The truth's labels in the order of a head's own (so its matrix has the diagonal where
+    /// the eye looks for it), then the labels the head does not know, sorted.
+    fn rows_for(&self, head_labels: &[String]) -> Vec<String> {
+        let known = head_labels.iter().filter(|l| self.labels.contains(l));
+        let unknown = self.labels.iter().filter(|l| !head_labels.contains(l));
+        known.chain(unknown).cloned().collect()
     }
 
     /// Each video's truth and every head's windows, for timelines.

@@ -123,8 +123,8 @@ fn figures_are_exact_on_known_videos_and_the_reports_are_written() {
     // Truth windows: red 3 + 5 + 3 = 11, blue 3 + 3 = 6, green 3 (red pixels).
     let h = head(&report, "rgb");
     assert_eq!(h["labels"], serde_json::json!(["red", "green", "blue"]));
-    assert_eq!(h["confusion"]["rows"], serde_json::json!(["blue", "green", "red"]));
-    assert_eq!(h["confusion"]["counts"], serde_json::json!([[0, 0, 6], [3, 0, 0], [11, 0, 0]]));
+    assert_eq!(h["confusion"]["rows"], serde_json::json!(["red", "green", "blue"]), "in the head's order");
+    assert_eq!(h["confusion"]["counts"], serde_json::json!([[11, 0, 0], [3, 0, 0], [0, 0, 6]]));
     assert_eq!(
         (h["windows"].as_u64(), h["correct"].as_u64(), h["unscored_windows"].as_u64()),
         (Some(20), Some(17), Some(1))
@@ -139,9 +139,9 @@ fn figures_are_exact_on_known_videos_and_the_reports_are_written() {
     assert_eq!(
         per_class,
         [
-            ("blue".into(), 1.0.into(), 1.0.into()),
-            ("green".into(), 0.0.into(), Value::Null),
             ("red".into(), 1.0.into(), (11.0 / 14.0).into()),
+            ("green".into(), 0.0.into(), Value::Null),
+            ("blue".into(), 1.0.into(), 1.0.into()),
         ]
     );
     // F1: blue 1, green 0, red 2·(11/14)·1/(11/14 + 1) = 22/25.
@@ -155,7 +155,7 @@ fn figures_are_exact_on_known_videos_and_the_reports_are_written() {
     );
 
     let swapped = head(&report, "bgr");
-    assert_eq!(swapped["confusion"]["counts"], serde_json::json!([[6, 0, 0], [0, 0, 3], [0, 0, 11]]));
+    assert_eq!(swapped["confusion"]["counts"], serde_json::json!([[0, 0, 11], [0, 0, 3], [6, 0, 0]]));
     assert_eq!((swapped["accuracy"].as_f64(), swapped["macro_f1"].as_f64()), (Some(0.0), Some(0.0)));
     assert_eq!(report["recommended"], "rgb");
 
@@ -206,15 +206,27 @@ fn figures_are_exact_on_known_videos_and_the_reports_are_written() {
 fn a_shipped_head_scores_as_its_own_events_say() {
     let dir = tempdir();
     let video = dir.path().join("clips/timeline.mp4");
-    let truth = synth_actions(&video, 320, 240, &["move_left", "still", "move_right", "grow"], 3);
-    let mut csv = String::from("video,start_s,end_s,label\n");
-    let fps = truth["fps"].as_f64().unwrap();
-    for s in truth["segments"].as_array().unwrap() {
-        let (start, end) = (s["start_frame"].as_f64().unwrap() / fps, s["end_frame"].as_f64().unwrap() / fps);
-        csv.push_str(&format!("timeline.mp4,{start},{end},{}\n", s["label"].as_str().unwrap()));
-    }
     let csv_path = dir.path().join("clips/segments.csv");
-    std::fs::write(&csv_path, csv).unwrap();
+    let made = actiond(&[
+        "synth-video",
+        "--out",
+        video.to_str().unwrap(),
+        "--actions",
+        "move_left,still,move_right,grow",
+        "--seed",
+        "3",
+        "--segments-csv",
+        csv_path.to_str().unwrap(),
+    ]);
+    assert!(made.status.success(), "{}", stderr(&made));
+    let truth: Value =
+        serde_json::from_str(&std::fs::read_to_string(video.with_extension("truth.json")).unwrap()).unwrap();
+    let csv = std::fs::read_to_string(&csv_path).unwrap();
+    assert!(
+        csv.starts_with("video,start_s,end_s,label\ntimeline.mp4,0,"),
+        "the video named relative to the CSV:\n{csv}"
+    );
+    assert_eq!(csv.lines().count(), 1 + 4);
     let text = format!(
         "{}\n[window]\nstride = 5\n\n[[streams]]\nid = \"a\"\nuri = \"{}\"\n",
         demo_model_table(),
