@@ -142,10 +142,13 @@ fn too_slow_a_head_drops_the_oldest_windows_and_keeps_latency_and_memory_flat() 
 fn a_flooding_camera_loses_only_its_own_windows() {
     let dir = tempdir();
     // ConvLSTM on one thread does 14 to 31 windows/s on the machines seen. The flood alone asks
-    // for 100/s; each calm camera asks for 2/s, and is served at least once per round of four.
+    // for 100/s; each calm camera asks for 1/s, and is served at least once per round of four,
+    // so its 2-window queue overflows only if a round of four windows takes 2 s. (At 2/s the
+    // calm cameras lost windows when the whole suite loaded both cores: the test measured the
+    // machine's load, not the scheduler.)
     let flood = RtspServer::start(&["--live", "--width", "160", "--height", "120", "--fps", "100"]);
     let calm: Vec<RtspServer> = (0..3)
-        .map(|_| RtspServer::start(&["--live", "--width", "160", "--height", "120", "--fps", "2"]))
+        .map(|_| RtspServer::start(&["--live", "--width", "160", "--height", "120", "--fps", "1"]))
         .collect();
     let model = format!(
         "[model]\npath = \"{}\"\nlabels = \"{}\"\n",
@@ -158,7 +161,7 @@ fn a_flooding_camera_loses_only_its_own_windows() {
     let p = pipeline(dir.path(), &model, "stride = 1", 1, &refs);
     let daemon = Daemon::start(&p, &[]);
     let mut seen = Vec::new();
-    let enough = |seen: &[Value]| (0..3).all(|i| windows_of(seen, &format!("calm{i}")).len() >= 8);
+    let enough = |seen: &[Value]| (0..3).all(|i| windows_of(seen, &format!("calm{i}")).len() >= 6);
     let started = std::time::Instant::now();
     while !enough(&seen) && started.elapsed() < Duration::from_secs(40) {
         daemon.wait_for(Duration::from_millis(500), &mut seen, |_| false);
