@@ -18,6 +18,8 @@ probabilities over the 8 classes of labels.txt.  The TimeDistributed heads are
 built from two sub-models that share their layers with the full model:
 `encoder` (one 64x64x3 frame -> feature vector) and `temporal` (10 feature
 vectors -> probabilities), so an encoder/head pair can be exported later.
+The heads themselves and their export live in heads.py (fit.py, which trains
+on a user's own labelled footage, builds the same ones).
 """
 
 from __future__ import annotations
@@ -38,85 +40,16 @@ import synth  # noqa: E402
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import tensorflow as tf  # noqa: E402
 from tensorflow import keras  # noqa: E402
-from tensorflow.keras import layers  # noqa: E402
+
+import heads  # noqa: E402
 
 N_CLASSES = len(synth.LABELS)
 FRAME = (synth.SIZE, synth.SIZE, 3)
 CLIP = (synth.T,) + FRAME
 
 
-class AddCoords(layers.Layer):
-    """Append two constant channels x, y in [-1, 1] (pixel centres) to a frame batch."""
-
-    def build(self, input_shape):
-        h, w = int(input_shape[1]), int(input_shape[2])
-        ys = (np.arange(h, dtype=np.float32) + 0.5) / h * 2.0 - 1.0
-        xs = (np.arange(w, dtype=np.float32) + 0.5) / w * 2.0 - 1.0
-        grid = np.stack(np.meshgrid(xs, ys, indexing="xy"), axis=-1)  # (h, w, 2): x, y
-        self.grid = tf.constant(grid[None])
-        super().build(input_shape)
-
-    def call(self, x):
-        n = tf.shape(x)[0]
-        return tf.concat([x, tf.tile(self.grid, tf.stack([n, 1, 1, 1]))], axis=-1)
-
-    def compute_output_shape(self, input_shape):
-        return tuple(input_shape[:-1]) + (int(input_shape[-1]) + 2,)
-
-
-def _cnn(x, name):
-    x = layers.Conv2D(32, 3, activation="relu", name=f"{name}_conv1")(x)
-    x = layers.MaxPooling2D(2, name=f"{name}_pool1")(x)
-    x = layers.Conv2D(64, 3, activation="relu", name=f"{name}_conv2")(x)
-    x = layers.MaxPooling2D(2, name=f"{name}_pool2")(x)  # (14, 14, 64)
-    return x
-
-
-def build_td(head: str):
-    """TimeDistributed(encoder) -> LSTM(64) -> Dense(8, softmax, name='probs')."""
-    f_in = keras.Input(FRAME, name="frame")
-    x = f_in
-    if head == "gap_coord_lstm":
-        x = AddCoords(name="add_coords")(x)
-    x = _cnn(x, "enc")
-    if head == "flatten_lstm":
-        x = layers.Flatten(name="enc_flatten")(x)
-    elif head in ("gap_lstm", "gap_coord_lstm"):
-        x = layers.GlobalAveragePooling2D(name="enc_gap")(x)
-    elif head == "gap_grid_lstm":
-        x = layers.AveragePooling2D(7, name="enc_grid_pool")(x)  # (2, 2, 64)
-        x = layers.Flatten(name="enc_flatten")(x)  # 256
-    else:
-        raise ValueError(head)
-    encoder = keras.Model(f_in, x, name="encoder")
-
-    lstm = layers.LSTM(64, name="lstm")
-    dense = layers.Dense(N_CLASSES, activation="softmax", name="probs")
-    e_in = keras.Input((synth.T, encoder.output_shape[-1]), name="embeddings")
-    temporal = keras.Model(e_in, dense(lstm(e_in)), name="temporal")
-
-    c_in = keras.Input(CLIP, name="frames")
-    emb = layers.TimeDistributed(encoder, name="td_encoder")(c_in)
-    model = keras.Model(c_in, dense(lstm(emb)), name=head)
-    return model, {"encoder": encoder, "temporal": temporal}
-
-
-def build_convlstm():
-    c_in = keras.Input(CLIP, name="frames")
-    x = layers.ConvLSTM2D(32, 3, name="convlstm")(c_in)  # valid -> (62, 62, 32)
-    x = layers.Conv2D(64, 3, activation="relu", name="conv1")(x)
-    x = layers.MaxPooling2D(2, name="pool1")(x)
-    x = layers.Conv2D(64, 3, activation="relu", name="conv2")(x)
-    x = layers.MaxPooling2D(2, name="pool2")(x)
-    x = layers.GlobalAveragePooling2D(name="gap")(x)
-    out = layers.Dense(N_CLASSES, activation="softmax", name="probs")(x)
-    return keras.Model(c_in, out, name="convlstm"), {}
-
-
 def build(head: str):
-    if head == "convlstm":
-        return build_convlstm()
-    return build_td(head)
+    return heads.build(head, N_CLASSES, CLIP)
 
 
 class Clips(keras.utils.Sequence):
@@ -227,63 +160,15 @@ def load_or_make(workdir: Path, n: int, seed: int):
     return x, y
 
 
-def _to_onnx(model, spec, in_name: str, out_name: str, path: Path, doc: str):
-    """tf2onnx (opset 17) of a one-input one-output Keras model: the input is named after
-    `spec`, the output is renamed to `out_name`, dim 0 of both becomes the symbolic 'batch'."""
-    import onnx
-    import tf2onnx
-
-    proto, _ = tf2onnx.convert.from_keras(model, input_signature=(spec,), opset=17)
-    g = proto.graph
-    assert len(g.input) == 1 and len(g.output) == 1, (g.input, g.output)
-    old = g.output[0].name
-    if old != out_name:  # sub-model outputs are named after their last Keras layer
-        for node in g.node:
-            node.input[:] = [out_name if n == old else n for n in node.input]
-            node.output[:] = [out_name if n == old else n for n in node.output]
-        g.output[0].name = out_name
-    for vi in list(g.input) + list(g.output):
-        dim = vi.type.tensor_type.shape.dim[0]
-        dim.ClearField("dim_value")
-        dim.dim_param = "batch"
-    assert [i.name for i in g.input] == [in_name], g.input
-    assert [o.name for o in g.output] == [out_name], g.output
-    proto.doc_string = doc
-    onnx.checker.check_model(proto, full_check=True)
-    onnx.save(proto, str(path))
-    return path.stat().st_size
+INPUT_DOC = "RGB uint8/255"
 
 
 def export_onnx(model, path: Path):
-    spec = tf.TensorSpec((None,) + CLIP, tf.float32, name="frames")
-    return _to_onnx(model, spec, "frames", "probs", path,
-                    f"actiond head {model.name}; input frames (batch,10,64,64,3) RGB uint8/255; "
-                    "output probs (batch,8) softmax in labels.txt order")
+    return heads.export_whole(model, path, CLIP, N_CLASSES, INPUT_DOC)
 
 
 def export_pair(head: str, subs, out: Path):
-    """Write the two-stage form of a TimeDistributed head next to the whole model:
-    <head>.encoder.onnx: frames (batch,64,64,3) -> embedding (batch,D), one frame per row;
-    <head>.head.onnx: embeddings (batch,10,D) -> probs (batch,8).
-    Both share their weights with the whole model, so head(stack(encoder(frame_t))) == whole(frames)."""
-    enc, tmp = subs["encoder"], subs["temporal"]
-    d = int(enc.output_shape[-1])
-    enc_path, head_path = out / f"{head}.encoder.onnx", out / f"{head}.head.onnx"
-    t = time.time()
-    enc_bytes = _to_onnx(
-        enc, tf.TensorSpec((None,) + FRAME, tf.float32, name="frames"), "frames", "embedding", enc_path,
-        f"actiond {head} frame encoder; input frames (batch,64,64,3) RGB uint8/255, one frame per row; "
-        f"output embedding (batch,{d}); feed {synth.T} consecutive embeddings, oldest first, "
-        f"to {head_path.name}")
-    head_bytes = _to_onnx(
-        tmp, tf.TensorSpec((None, synth.T, d), tf.float32, name="embeddings"), "embeddings", "probs", head_path,
-        f"actiond {head} temporal head; input embeddings (batch,{synth.T},{d}) = {enc_path.name} outputs "
-        f"of {synth.T} consecutive frames, oldest first; output probs (batch,8) softmax in labels.txt order")
-    print(f"exported {enc_path} ({enc_bytes} bytes) and {head_path} ({head_bytes} bytes), D={d}, "
-          f"in {time.time() - t:.0f}s", flush=True)
-    return {"embedding_dim": d, "encoder_file": enc_path.name, "encoder_bytes": enc_bytes,
-            "encoder_params": int(enc.count_params()), "head_file": head_path.name,
-            "head_bytes": head_bytes, "head_params": int(tmp.count_params())}
+    return heads.export_pair(head, subs, out, CLIP, N_CLASSES, INPUT_DOC)
 
 
 def export_pair_from(head: str, weights: str, out: Path):

@@ -13,6 +13,7 @@ mod docs;
 mod e2e_timeline;
 mod evaluate;
 mod events;
+mod export_contract;
 mod layouts;
 mod live;
 mod live_labels;

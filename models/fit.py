@@ -1,0 +1,293 @@
+"""Train heads on a user's own labelled footage, cut by `actiond dataset`, and export each as
+ONNX with labels.txt and a ready pipeline file (TensorFlow 2.15 / Keras 2 venv, see
+models/README.md, "Your own actions").
+
+    models/.venv-train/bin/python models/fit.py --dataset my-dataset --out my-heads \
+        --heads gap_grid_lstm,flatten_lstm,gap_lstm,convlstm [--motion] [--budget-min 10]
+
+Reads windows.npy (uint8 [N,T,H,W,3], memory-mapped), index.csv and dataset.json. Trains on the
+`train` windows only; the `val` windows (other videos: the split is by video) choose the epoch
+(early stopping on validation loss, best weights restored); `test` windows are never read.
+Each head gets, with a fixed seed:
+- the label set of the data (any number >= 2) and its window (T, H, W) and preprocessing
+  (scale, mean, std, channel order) from dataset.json, which its pipeline file repeats;
+- class weights (n / (k * n_c)) so a rare label counts as much as a frequent one;
+- label-preserving augmentation per clip, the same for all its frames (--no-augment to turn it
+  off): a random crop of 80-100 % of the frame at a random place, resized back; brightness and
+  contrast jitter; Gaussian noise; a light blur on half the clips. Never a flip: it would turn
+  move_left into move_right.
+- a time budget (--budget-min per head: no epoch starts that would end after it) and an epoch
+  cap (--epochs).
+--motion trains the motion-aware variant of each head instead: every frame given with its
+difference to the previous one, inside the model (the ONNX input stays [N,T,H,W,3]).
+
+Writes into --out: <name>.onnx (+ <name>.encoder.onnx and <name>.head.onnx for the
+TimeDistributed heads without --motion), <name>.toml (+ <name>_pair.toml), labels.txt, and
+results/<name>.json (per-epoch loss and accuracy, the chosen epoch, validation accuracy per
+class and confusion, class weights, augmentation, seconds).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+import tensorflow as tf  # noqa: E402
+from tensorflow import keras  # noqa: E402
+
+import heads  # noqa: E402
+import pipeline_file  # noqa: E402
+
+
+class Dataset:
+    """An `actiond dataset` folder: windows, labels, split and the settings they were cut with."""
+
+    def __init__(self, root: Path):
+        self.root = Path(root)
+        self.manifest = json.loads((self.root / "dataset.json").read_text())
+        self.labels = list(self.manifest["labels"])
+        self.windows = np.load(self.root / self.manifest["windows"]["file"], mmap_mode="r")
+        label_id = {l: i for i, l in enumerate(self.labels)}
+        self.y, self.split = [], []
+        with open(self.root / "index.csv", newline="") as f:
+            for row in csv.DictReader(f):
+                self.y.append(label_id[row["label"]])
+                self.split.append(row["split"])
+        self.y = np.array(self.y, np.int64)
+        self.split = np.array(self.split)
+        assert len(self.y) == len(self.windows), (len(self.y), self.windows.shape)
+        p = self.manifest["preprocess"]
+        self.source = [2, 1, 0] if p["channel_order"] == "bgr" else [0, 1, 2]
+        self.scale = np.float32(p["scale"])
+        self.mean = np.array(p["mean"], np.float32)
+        self.std = np.array(p["std"], np.float32)
+
+    def ids(self, side: str) -> np.ndarray:
+        return np.nonzero(self.split == side)[0]
+
+    def model_values(self, clips_u8: np.ndarray) -> np.ndarray:
+        """uint8 RGB -> the model's values, exactly as actiond's preprocessor makes them."""
+        x = clips_u8[..., self.source].astype(np.float32)
+        return (x * self.scale - self.mean) / self.std
+
+    @property
+    def clip(self):
+        return tuple(int(d) for d in self.windows.shape[1:])
+
+
+class Augment:
+    """Label-preserving, per clip (all frames alike), on uint8 RGB before preprocessing."""
+
+    def __init__(self, rng: np.random.Generator):
+        self.rng = rng
+
+    def __call__(self, clips: np.ndarray) -> np.ndarray:
+        b, t, h, w, c = clips.shape
+        x = clips.astype(np.float32)
+        scale = self.rng.uniform(0.8, 1.0, b)
+        ch, cw = scale * h, scale * w
+        y0 = self.rng.uniform(0, 1, b) * (h - ch)
+        x0 = self.rng.uniform(0, 1, b) * (w - cw)
+        boxes = np.stack([y0 / h, x0 / w, (y0 + ch) / h, (x0 + cw) / w], axis=1).astype(np.float32)
+        frames = tf.image.crop_and_resize(
+            x.reshape(b * t, h, w, c), np.repeat(boxes, t, axis=0), np.arange(b * t, dtype=np.int32), (h, w))
+        x = frames.numpy().reshape(b, t, h, w, c)
+        mean = x.mean(axis=(1, 2, 3, 4), keepdims=True)
+        contrast = self.rng.uniform(0.7, 1.3, (b, 1, 1, 1, 1))
+        brightness = self.rng.uniform(-30, 30, (b, 1, 1, 1, 1))
+        x = (x - mean) * contrast + mean + brightness
+        x += self.rng.normal(0, 1, x.shape) * self.rng.uniform(0, 6, (b, 1, 1, 1, 1))
+        x = x.astype(np.float32)
+        blur = self.rng.uniform(0, 1, b) < 0.5
+        if blur.any():
+            k = np.array([0.25, 0.5, 0.25], np.float32)
+            kernel = np.tile((k[:, None] * k[None, :])[:, :, None, None], (1, 1, c, 1))
+            picked = x[blur].reshape(-1, h, w, c)
+            x[blur] = tf.nn.depthwise_conv2d(picked, kernel, [1, 1, 1, 1], "SAME").numpy().reshape(-1, t, h, w, c)
+        return np.clip(np.rint(x), 0, 255).astype(np.uint8)
+
+
+class Batches(keras.utils.Sequence):
+    """Windows of one side in batches of model values, with sample weights; reshuffled and
+    re-augmented every epoch by a seeded generator."""
+
+    def __init__(self, data: Dataset, ids, batch, weights=None, augment=False, seed=0):
+        super().__init__()
+        self.data, self.ids, self.batch, self.weights = data, np.asarray(ids), batch, weights
+        self.rng = np.random.default_rng(seed)
+        self.augment = Augment(self.rng) if augment else None
+        self.order = self.rng.permutation(self.ids) if augment else self.ids
+
+    def __len__(self):
+        return (len(self.ids) + self.batch - 1) // self.batch
+
+    def __getitem__(self, i):
+        idx = np.sort(self.order[i * self.batch:(i + 1) * self.batch])
+        clips = np.asarray(self.data.windows[idx])
+        if self.augment is not None:
+            clips = self.augment(clips)
+        x, y = self.data.model_values(clips), self.data.y[idx]
+        if self.weights is None:
+            return x, y
+        return x, y, self.weights[y]
+
+    def on_epoch_end(self):
+        if self.augment is not None:
+            self.order = self.rng.permutation(self.ids)
+
+
+class BestWeights(keras.callbacks.Callback):
+    """Keeps the weights of the epoch with the lowest validation loss and puts them back at the
+    end, however training ends (Keras' EarlyStopping restores them only when it stops)."""
+
+    def __init__(self):
+        super().__init__()
+        self.best, self.weights = np.inf, None
+
+    def on_epoch_end(self, epoch, logs=None):
+        if logs["val_loss"] < self.best:
+            self.best, self.weights = logs["val_loss"], self.model.get_weights()
+
+    def on_train_end(self, logs=None):
+        if self.weights is not None:
+            self.model.set_weights(self.weights)
+
+
+class Budget(keras.callbacks.Callback):
+    """Stops after an epoch when one more (as long as the longest so far) would end past the budget."""
+
+    def __init__(self, seconds: float):
+        super().__init__()
+        self.deadline, self.longest, self.stopped_by_budget = time.time() + seconds, 0.0, False
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.t0 = time.time()
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.longest = max(self.longest, time.time() - self.t0)
+        if time.time() + self.longest > self.deadline:
+            print(f"budget: stopping after epoch {epoch + 1}", flush=True)
+            self.model.stop_training = True
+            self.stopped_by_budget = True
+
+
+def class_weights(y: np.ndarray, k: int) -> np.ndarray:
+    counts = np.bincount(y, minlength=k).astype(np.float64)
+    return np.where(counts > 0, len(y) / (k * np.maximum(counts, 1)), 0.0).astype(np.float32)
+
+
+def train_one(data: Dataset, head: str, args, out: Path) -> dict:
+    name = head + ("_motion" if args.motion else "")
+    tf.keras.utils.set_random_seed(args.seed)
+    k, clip = len(data.labels), data.clip
+    model, subs = heads.build(head, k, clip, motion=args.motion)
+    model.compile(optimizer=keras.optimizers.Adam(args.lr), loss="sparse_categorical_crossentropy",
+                  metrics=["accuracy"])
+    train_ids, val_ids = data.ids("train"), data.ids("val")
+    weights = class_weights(data.y[train_ids], k) if args.class_weights else None
+    train = Batches(data, train_ids, args.batch, weights, augment=args.augment, seed=args.seed)
+    val = Batches(data, val_ids, 64)
+    budget = Budget(args.budget_min * 60)
+    stop = keras.callbacks.EarlyStopping(monitor="val_loss", patience=args.patience)
+    print(f"{name}: {model.count_params()} parameters, {len(train_ids)} training and {len(val_ids)} validation "
+          f"windows, {k} labels", flush=True)
+    started = time.time()
+    history = model.fit(train, validation_data=val, epochs=args.epochs, callbacks=[BestWeights(), stop, budget], verbose=2)
+    seconds = time.time() - started
+    h = history.history
+    best = int(np.argmin(h["val_loss"]))
+    probs = model.predict(val, verbose=0)
+    pred, y = probs.argmax(1), data.y[val_ids]
+    cm = np.zeros((k, k), np.int64)
+    np.add.at(cm, (y, pred), 1)
+    result = {
+        "head": head,
+        "name": name,
+        "motion": args.motion,
+        "params": int(model.count_params()),
+        "labels": data.labels,
+        "window": list(clip),
+        "train_windows": int(len(train_ids)),
+        "val_windows": int(len(val_ids)),
+        "class_weights": None if weights is None else [float(w) for w in weights],
+        "augment": args.augment,
+        "epochs_run": len(h["loss"]),
+        "best_epoch": best + 1,
+        "stopped_by": "budget" if budget.stopped_by_budget else ("early stopping" if stop.stopped_epoch else "epochs"),
+        "seconds": round(seconds, 1),
+        "history": [{"epoch": e + 1, **{m: float(h[m][e]) for m in ("loss", "accuracy", "val_loss", "val_accuracy")}}
+                    for e in range(len(h["loss"]))],
+        "val_accuracy": float((pred == y).mean()) if len(y) else None,
+        "val_per_class": {l: (float((pred[y == c] == c).mean()) if (y == c).any() else None)
+                          for c, l in enumerate(data.labels)},
+        "val_confusion": cm.tolist(),
+        "seed": args.seed,
+        "tensorflow": tf.__version__,
+    }
+    p = data.manifest["preprocess"]
+    input_doc = f"RGB uint8 * {p['scale']} - mean {p['mean']} / std {p['std']}, {p['channel_order']}"
+    labels = out / "labels.txt"
+    whole = out / f"{name}.onnx"
+    heads.export_whole(model, whole, clip, k, input_doc)
+    pipeline_file.write(out / f"{name}.toml", data.manifest, {"path": whole}, labels,
+                        f"{name}, trained on {data.root} by models/fit.py.")
+    result["files"] = [whole.name, f"{name}.toml"]
+    if subs:
+        pair = heads.export_pair(name, subs, out, clip, k, input_doc)
+        pipeline_file.write(out / f"{name}_pair.toml", data.manifest,
+                            {"encoder": out / pair["encoder_file"], "head": out / pair["head_file"]}, labels,
+                            f"{name} as an encoder/head pair, trained on {data.root} by models/fit.py.")
+        result["pair"] = pair
+        result["files"] += [pair["encoder_file"], pair["head_file"], f"{name}_pair.toml"]
+    (out / "results").mkdir(exist_ok=True)
+    (out / "results" / f"{name}.json").write_text(json.dumps(result, indent=1))
+    print(json.dumps({k: result[k] for k in ("name", "params", "epochs_run", "best_epoch", "stopped_by",
+                                              "val_accuracy", "seconds")}), flush=True)
+    return result
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--dataset", required=True, type=Path)
+    ap.add_argument("--out", required=True, type=Path)
+    ap.add_argument("--heads", default="gap_grid_lstm,flatten_lstm,gap_lstm,convlstm")
+    ap.add_argument("--motion", action="store_true", help="the motion-aware variant of each head")
+    ap.add_argument("--no-augment", dest="augment", action="store_false")
+    ap.add_argument("--no-class-weights", dest="class_weights", action="store_false")
+    ap.add_argument("--epochs", type=int, default=30, help="at most this many epochs per head")
+    ap.add_argument("--patience", type=int, default=3, help="epochs without a better validation loss")
+    ap.add_argument("--budget-min", type=float, default=10.0, help="training minutes per head")
+    ap.add_argument("--batch", type=int, default=32)
+    ap.add_argument("--lr", type=float, default=1e-3)
+    ap.add_argument("--seed", type=int, default=1)
+    args = ap.parse_args()
+    names = [h for h in args.heads.split(",") if h]
+    unknown = [h for h in names if h not in heads.HEADS]
+    if unknown:
+        ap.error(f"unknown head(s) {', '.join(unknown)}; known: {', '.join(heads.HEADS)}")
+    data = Dataset(args.dataset)
+    if len(data.labels) < 2:
+        ap.error(f"{args.dataset}: a head needs at least two labels, the dataset has {data.labels}")
+    if not len(data.ids("train")) or not len(data.ids("val")):
+        ap.error(f"{args.dataset}: no training or no validation windows")
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "labels.txt").write_text("\n".join(data.labels) + "\n")
+    tf.config.experimental.enable_op_determinism()
+    results = [train_one(data, h, args, args.out) for h in names]
+    (args.out / "results" / "fit.json").write_text(json.dumps(
+        {"dataset": str(args.dataset), "heads": [r["name"] for r in results],
+         "settings": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()}}, indent=1))
+
+
+if __name__ == "__main__":
+    main()
