@@ -47,6 +47,8 @@ from tensorflow import keras  # noqa: E402
 
 import heads  # noqa: E402
 import pipeline_file  # noqa: E402
+import training  # noqa: E402
+from training import class_weights  # noqa: E402
 
 
 class Dataset:
@@ -121,12 +123,14 @@ class Batches(keras.utils.Sequence):
     """Windows of one side in batches of model values, with sample weights; reshuffled and
     re-augmented every epoch by a seeded generator."""
 
-    def __init__(self, data: Dataset, ids, batch, weights=None, augment=False, seed=0):
+    def __init__(self, data: Dataset, ids, batch, weights=None, shuffle=False, augment=False, seed=0):
         super().__init__()
         self.data, self.ids, self.batch, self.weights = data, np.asarray(ids), batch, weights
         self.rng = np.random.default_rng(seed)
+        self.shuffle = shuffle
         self.augment = Augment(self.rng) if augment else None
-        self.order = self.rng.permutation(self.ids) if augment else self.ids
+        # index.csv lists windows video by video: unshuffled, a batch would hold one label.
+        self.order = self.rng.permutation(self.ids) if shuffle else self.ids
 
     def __len__(self):
         return (len(self.ids) + self.batch - 1) // self.batch
@@ -142,48 +146,8 @@ class Batches(keras.utils.Sequence):
         return x, y, self.weights[y]
 
     def on_epoch_end(self):
-        if self.augment is not None:
+        if self.shuffle:
             self.order = self.rng.permutation(self.ids)
-
-
-class BestWeights(keras.callbacks.Callback):
-    """Keeps the weights of the epoch with the lowest validation loss and puts them back at the
-    end, however training ends (Keras' EarlyStopping restores them only when it stops)."""
-
-    def __init__(self):
-        super().__init__()
-        self.best, self.weights = np.inf, None
-
-    def on_epoch_end(self, epoch, logs=None):
-        if logs["val_loss"] < self.best:
-            self.best, self.weights = logs["val_loss"], self.model.get_weights()
-
-    def on_train_end(self, logs=None):
-        if self.weights is not None:
-            self.model.set_weights(self.weights)
-
-
-class Budget(keras.callbacks.Callback):
-    """Stops after an epoch when one more (as long as the longest so far) would end past the budget."""
-
-    def __init__(self, seconds: float):
-        super().__init__()
-        self.deadline, self.longest, self.stopped_by_budget = time.time() + seconds, 0.0, False
-
-    def on_epoch_begin(self, epoch, logs=None):
-        self.t0 = time.time()
-
-    def on_epoch_end(self, epoch, logs=None):
-        self.longest = max(self.longest, time.time() - self.t0)
-        if time.time() + self.longest > self.deadline:
-            print(f"budget: stopping after epoch {epoch + 1}", flush=True)
-            self.model.stop_training = True
-            self.stopped_by_budget = True
-
-
-def class_weights(y: np.ndarray, k: int) -> np.ndarray:
-    counts = np.bincount(y, minlength=k).astype(np.float64)
-    return np.where(counts > 0, len(y) / (k * np.maximum(counts, 1)), 0.0).astype(np.float32)
 
 
 def train_one(data: Dataset, head: str, args, out: Path) -> dict:
@@ -195,21 +159,21 @@ def train_one(data: Dataset, head: str, args, out: Path) -> dict:
                   metrics=["accuracy"])
     train_ids, val_ids = data.ids("train"), data.ids("val")
     weights = class_weights(data.y[train_ids], k) if args.class_weights else None
-    train = Batches(data, train_ids, args.batch, weights, augment=args.augment, seed=args.seed)
-    val = Batches(data, val_ids, 64)
-    budget = Budget(args.budget_min * 60)
+    train = Batches(data, train_ids, args.batch, weights, shuffle=True, augment=args.augment, seed=args.seed)
+    # The loss that chooses the epoch weighs the labels as training does, by their own counts.
+    val_weights = class_weights(data.y[val_ids], k) if args.class_weights else None
+    val = Batches(data, val_ids, 64, val_weights)
+    budget = training.Budget.minutes(args.budget_min)
     stop = keras.callbacks.EarlyStopping(monitor="val_loss", patience=args.patience)
     print(f"{name}: {model.count_params()} parameters, {len(train_ids)} training and {len(val_ids)} validation "
           f"windows, {k} labels", flush=True)
     started = time.time()
-    history = model.fit(train, validation_data=val, epochs=args.epochs, callbacks=[BestWeights(), stop, budget], verbose=2)
+    history = model.fit(train, validation_data=val, epochs=args.epochs, callbacks=[training.BestWeights(), stop, budget], verbose=2)
     seconds = time.time() - started
     h = history.history
     best = int(np.argmin(h["val_loss"]))
     probs = model.predict(val, verbose=0)
     pred, y = probs.argmax(1), data.y[val_ids]
-    cm = np.zeros((k, k), np.int64)
-    np.add.at(cm, (y, pred), 1)
     result = {
         "head": head,
         "name": name,
@@ -223,14 +187,13 @@ def train_one(data: Dataset, head: str, args, out: Path) -> dict:
         "augment": args.augment,
         "epochs_run": len(h["loss"]),
         "best_epoch": best + 1,
-        "stopped_by": "budget" if budget.stopped_by_budget else ("early stopping" if stop.stopped_epoch else "epochs"),
+        "stopped_by": "budget" if budget.stopped else ("early stopping" if stop.stopped_epoch else "epochs"),
         "seconds": round(seconds, 1),
         "history": [{"epoch": e + 1, **{m: float(h[m][e]) for m in ("loss", "accuracy", "val_loss", "val_accuracy")}}
                     for e in range(len(h["loss"]))],
         "val_accuracy": float((pred == y).mean()) if len(y) else None,
-        "val_per_class": {l: (float((pred[y == c] == c).mean()) if (y == c).any() else None)
-                          for c, l in enumerate(data.labels)},
-        "val_confusion": cm.tolist(),
+        "val_per_class": training.per_class(pred, y, data.labels),
+        "val_confusion": training.confusion(pred, y, k),
         "seed": args.seed,
         "tensorflow": tf.__version__,
     }

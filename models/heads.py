@@ -82,7 +82,7 @@ def build_td(head: str, n_classes: int, clip: tuple, motion: bool = False):
     elif head == "gap_grid_lstm":
         # A 2x2 grid of averages, whatever the frame size (7x7 pools at 64x64).
         fh, fw = int(x.shape[1]), int(x.shape[2])
-        x = layers.AveragePooling2D((fh // 2, fw // 2), name="enc_grid_pool")(x)
+        x = layers.AveragePooling2D((max(1, fh // 2), max(1, fw // 2)), name="enc_grid_pool")(x)
         x = layers.Flatten(name="enc_flatten")(x)
     else:
         raise ValueError(head)

@@ -42,6 +42,7 @@ import tensorflow as tf  # noqa: E402
 from tensorflow import keras  # noqa: E402
 
 import heads  # noqa: E402
+import training  # noqa: E402
 
 N_CLASSES = len(synth.LABELS)
 FRAME = (synth.SIZE, synth.SIZE, 3)
@@ -73,20 +74,6 @@ class Clips(keras.utils.Sequence):
             self.order = self.rng.permutation(len(self.x))
 
 
-def per_class(pred, y):
-    acc = {}
-    for c, name in enumerate(synth.LABELS):
-        m = y == c
-        acc[name] = float((pred[m] == c).mean()) if m.any() else float("nan")
-    return acc
-
-
-def confusion(pred, y):
-    cm = np.zeros((N_CLASSES, N_CLASSES), np.int64)
-    np.add.at(cm, (y, pred), 1)
-    return cm.tolist()
-
-
 class EpochLog(keras.callbacks.Callback):
     def __init__(self, head, val, log_path):
         super().__init__()
@@ -110,31 +97,13 @@ class EpochLog(keras.callbacks.Callback):
             "loss": float(logs["loss"]),
             "train_accuracy": float(logs["accuracy"]),
             "val_accuracy": float((pred == self.val.y).mean()),
-            "val_per_class": per_class(pred, self.val.y),
+            "val_per_class": training.per_class(pred, self.val.y, synth.LABELS),
             "time": time.strftime("%H:%M:%S", time.gmtime()),
         }
         self.history.append(rec)
         with open(self.log_path, "a") as f:
             f.write(json.dumps(rec) + "\n")
         print(json.dumps(rec), flush=True)
-
-
-class Deadline(keras.callbacks.Callback):
-    """Stop after an epoch when another epoch (as long as the longest so far) would end past `deadline` (unix s)."""
-
-    def __init__(self, deadline):
-        super().__init__()
-        self.deadline, self.longest = deadline, 0.0
-
-    def on_epoch_begin(self, epoch, logs=None):
-        self.t0 = time.time()
-
-    def on_epoch_end(self, epoch, logs=None):
-        # called before EpochLog's validation pass: add a margin for it
-        self.longest = max(self.longest, (time.time() - self.t0) * 1.15)
-        if time.time() + self.longest > self.deadline:
-            print(f"deadline: stopping after epoch {epoch + 1}", flush=True)
-            self.model.stop_training = True
 
 
 def load_or_make(workdir: Path, n: int, seed: int):
@@ -191,8 +160,7 @@ def export_pair_from(head: str, weights: str, out: Path):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--head", required=True,
-                    choices=["flatten_lstm", "gap_lstm", "gap_coord_lstm", "gap_grid_lstm", "convlstm"])
+    ap.add_argument("--head", required=True, choices=heads.HEADS)
     ap.add_argument("--train-n", type=int, default=4800)
     ap.add_argument("--data-n", type=int, default=4800, help="size of the cached train set to take --train-n clips from")
     ap.add_argument("--val-n", type=int, default=800)
@@ -247,7 +215,8 @@ def main():
         hh, mm = map(int, args.deadline.split(":"))
         now = time.gmtime()
         dl = calendar.timegm((now.tm_year, now.tm_mon, now.tm_mday, hh, mm, 0))
-        callbacks = [Deadline(dl), log]
+        # the margin covers EpochLog's validation pass, which runs after Budget's check
+        callbacks = [training.Budget(dl, margin=1.15), log]
     t0 = time.time()
     model.fit(train, epochs=args.epochs, callbacks=callbacks, verbose=2)
     total = time.time() - t0
@@ -268,8 +237,8 @@ def main():
         "seconds_per_epoch": [h["train_seconds"] for h in log.history],
         "total_seconds_incl_val": round(total, 1),
         "val_accuracy": float((pred == yva).mean()),
-        "val_per_class": per_class(pred, yva),
-        "val_confusion": confusion(pred, yva),
+        "val_per_class": training.per_class(pred, yva, synth.LABELS),
+        "val_confusion": training.confusion(pred, yva, N_CLASSES),
         "history": [{k: h[k] for k in ("epoch", "train_seconds", "loss", "train_accuracy", "val_accuracy")}
                     for h in log.history],
         "seeds": {"tf": args.seed, "train": args.train_seed, "val": args.val_seed},

@@ -63,6 +63,8 @@ step "1/4 dataset: the labelled videos through $(basename "$PIPELINE")'s own sou
 "$BIN" dataset "$PIPELINE" "${DATA[@]}" "${TEST_ARGS[@]}" "${GAP[@]}" --seed "$SEED" --out "$OUT/dataset" --force
 
 step "2/4 training: $HEADS, at most $BUDGET min each"
+# Heads of an earlier run must not be evaluated with this one's.
+rm -rf "$OUT/models" "$OUT/evaluation"
 "$VENV/bin/python" "$ROOT/models/fit.py" --dataset "$OUT/dataset" --out "$OUT/models" --heads "$HEADS" \
   --budget-min "$BUDGET" --seed "$SEED" "${MOTION[@]}"
 

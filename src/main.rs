@@ -133,8 +133,8 @@ fn main() -> ExitCode {
             commands::training::dataset(&pipeline, &settings)
         }
         Command::Evaluate { pipelines, truth, gap_label, videos_per_run, out, force, json } => {
-            let settings = EvaluateSettings { pipelines, truth, gap_label, videos_per_run };
-            commands::training::evaluate(&settings, &EvaluateOutput { out: out.as_deref(), force, json })
+            let settings = EvaluateSettings { pipelines, truth, gap_label, videos_per_run, out, force };
+            commands::training::evaluate(&settings, &EvaluateOutput { json })
         }
         Command::SynthVideo(args) => commands::tools::synth_video(&args),
     };

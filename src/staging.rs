@@ -20,15 +20,22 @@ pub struct Staging {
     committed: bool,
 }
 
+/// Refuses an existing `out` unless `force`: called before the work, so a long run does not
+/// end in a refusal.
+pub fn check_free(out: &Path, force: bool) -> Result<(), OutputError> {
+    if out.exists() && !force {
+        return Err(OutputError {
+            path: out.to_owned(),
+            reason: "exists already (give --force to replace it)".into(),
+        });
+    }
+    Ok(())
+}
+
 impl Staging {
     /// Refuses an existing `out` unless `force`; creates the hidden folder beside it.
     pub fn create(out: &Path, force: bool) -> Result<Self, OutputError> {
-        if out.exists() && !force {
-            return Err(OutputError {
-                path: out.to_owned(),
-                reason: "exists already (give --force to replace it)".into(),
-            });
-        }
+        check_free(out, force)?;
         let name = out.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "out".into());
         let parent = out.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
         let dir = parent.join(format!(".{name}.partial-{}", std::process::id()));
@@ -58,14 +65,22 @@ impl Staging {
             if !force {
                 return Err(OutputError { path: self.out.clone(), reason: "appeared while writing".into() });
             }
-            let old = self.dir.with_extension("old");
+            // `.NAME.partial-PID.old`: unique per process, like the staging folder itself.
+            let old = self.dir.with_extension(format!("partial-{}.old", std::process::id()));
             std::fs::rename(&self.out, &old).map_err(output)?;
-            std::fs::rename(&self.dir, &self.out).map_err(output)?;
-            std::fs::remove_dir_all(&old).map_err(output)?;
+            if let Err(e) = std::fs::rename(&self.dir, &self.out) {
+                // Put the old output back: a failed replacement must not lose it.
+                let _ = std::fs::rename(&old, &self.out);
+                return Err(output(e));
+            }
+            self.committed = true;
+            if let Err(e) = std::fs::remove_dir_all(&old) {
+                tracing::warn!(path = %old.display(), error = %e, "The replaced output could not be removed.");
+            }
         } else {
             std::fs::rename(&self.dir, &self.out).map_err(output)?;
+            self.committed = true;
         }
-        self.committed = true;
         Ok(())
     }
 }

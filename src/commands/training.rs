@@ -51,18 +51,16 @@ pub fn dataset(pipeline: &Path, settings: &DatasetSettings) -> anyhow::Result<u8
     Ok(exit_code::OK)
 }
 
-/// Where `actiond evaluate` puts its figures.
-pub struct EvaluateOutput<'a> {
-    pub out: Option<&'a Path>,
-    pub force: bool,
+/// How `actiond evaluate` prints its figures.
+pub struct EvaluateOutput {
     pub json: bool,
 }
 
 pub fn evaluate(settings: &EvaluateSettings, output: &EvaluateOutput) -> anyhow::Result<u8> {
     let stop = stop_flag()?;
     let evaluation = actiond::evaluate::evaluate(settings, &stop)?;
-    if let Some(out) = output.out {
-        actiond::evaluate::write_reports(&evaluation, out, output.force).map_err(Error::from)?;
+    if let Some(out) = &settings.out {
+        actiond::evaluate::write_reports(&evaluation, out, settings.force).map_err(Error::from)?;
         eprintln!("actiond: wrote {}/{{report.md,report.html,evaluation.json}}", out.display());
     }
     if output.json {

@@ -39,13 +39,14 @@ pub struct VideoWindows {
     pub unlabelled: u64,
 }
 
-/// One video's frames and windows as they come: each frame's label, each labelled window into
+/// One video's frames and windows as they come: each frame's time, each labelled window into
 /// the store.
 struct Cut {
     video_id: usize,
     labels_at: FrameLabels,
-    /// By decoded-frame index (a file's frames are numbered from 0).
-    frame_labels: Vec<Option<u16>>,
+    /// The middle of each frame's display time, seconds, by decoded-frame index (a file's
+    /// frames are numbered from 0).
+    frame_middles: Vec<f64>,
     got: VideoWindows,
     last_duration_s: f64,
     write_error: Option<std::io::Error>,
@@ -53,8 +54,7 @@ struct Cut {
 
 impl Cut {
     fn frame(&mut self, frame: &crate::flow::Frame) {
-        let middle_s = (frame.pts_ns as f64 + frame.duration_ns as f64 / 2.0) / 1e9;
-        self.frame_labels.push(self.labels_at.at(middle_s));
+        self.frame_middles.push((frame.pts_ns as f64 + frame.duration_ns as f64 / 2.0) / 1e9);
         self.got.frames += 1;
         self.got.end_s = self.got.end_s.max((frame.pts_ns + frame.duration_ns) as f64 / 1e9);
         self.last_duration_s = frame.duration_ns as f64 / 1e9;
@@ -62,8 +62,9 @@ impl Cut {
 
     fn window(&mut self, window: &Window, store: &mut WindowStore) {
         let m = &window.meta;
-        let span = &self.frame_labels[m.first_frame as usize..=m.last_frame as usize];
-        let Some(label) = span[0].filter(|first| span.iter().all(|l| l == &Some(*first))) else {
+        let (first, last) =
+            (self.frame_middles[m.first_frame as usize], self.frame_middles[m.last_frame as usize]);
+        let Some(label) = self.labels_at.over(first, last) else {
             self.got.unlabelled += 1;
             return;
         };
@@ -135,7 +136,7 @@ fn decode(
     let mut cut = Cut {
         video_id,
         labels_at: FrameLabels::new(&video.labelling, id_of),
-        frame_labels: Vec::new(),
+        frame_middles: Vec::new(),
         got: VideoWindows { per_label: vec![0; label_count], ..Default::default() },
         last_duration_s: 0.0,
         write_error: None,

@@ -113,13 +113,7 @@ pub fn build(
         )));
     }
     let out = &settings.out;
-    if out.exists() && !settings.force {
-        return Err(OutputError {
-            path: out.clone(),
-            reason: "exists already (give --force to replace it)".into(),
-        }
-        .into());
-    }
+    crate::staging::check_free(out, settings.force)?;
     let (videos, labels) = read_all(settings)?;
     crate::source::init()?;
     let staging = Staging::create(out, settings.force)?;

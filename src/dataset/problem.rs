@@ -47,6 +47,13 @@ impl fmt::Display for Problem {
 pub struct Problems(Vec<Problem>);
 
 impl Problems {
+    /// A single problem.
+    pub fn one(place: Place, message: impl Into<String>) -> Self {
+        let mut problems = Self::default();
+        problems.push(place, message);
+        problems
+    }
+
     pub fn push(&mut self, place: Place, message: impl Into<String>) {
         self.0.push(Problem { place, message: message.into() });
     }

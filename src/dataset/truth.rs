@@ -85,10 +85,18 @@ impl FrameLabels {
     }
 
     /// The label of a stretch whose first and last frames have their middles at `first_s` and
-    /// `last_s`: the label both lie in, if no boundary lies between them.
+    /// `last_s`: the label everything between carries, if it is one label. This is the one rule
+    /// for which windows `actiond dataset` keeps and `actiond evaluate` scores.
     pub fn over(&self, first_s: f64, last_s: f64) -> Option<u16> {
-        let region = self.region(first_s);
-        if region == self.region(last_s) { self.label_of(region) } else { None }
+        // Regions in time order: the gap before span 0, span 0, the gap before span 1, ...
+        let order = |r: Region| match r {
+            Region::GapBefore(i) => 2 * i,
+            Region::Span(i) => 2 * i + 1,
+        };
+        let region_at = |k: usize| if k % 2 == 1 { Region::Span(k / 2) } else { Region::GapBefore(k / 2) };
+        let label = self.label_of(self.region(first_s))?;
+        let (from, to) = (order(self.region(first_s)), order(self.region(last_s)));
+        (from..=to).all(|k| self.label_of(region_at(k)) == Some(label)).then_some(label)
     }
 }
 
@@ -156,7 +164,20 @@ mod tests {
         assert_eq!(labels.over(1.1, 1.9), Some(0));
         assert_eq!(labels.over(2.1, 2.9), Some(2), "inside one gap");
         assert_eq!(labels.over(1.5, 3.5), None, "two spans of one label with a gap between");
-        assert_eq!(labels.over(0.5, 2.5), None, "gap, span, gap: same label at both ends, not one stretch");
+        assert_eq!(labels.over(0.5, 2.5), None, "gap, span, gap: same label at both ends, another between");
+        let gap_is_a = FrameLabels::new(
+            &Labelling::Segments {
+                segments: vec![segment(1.0, 2.0, "a"), segment(3.0, 4.0, "b")],
+                gap: Some("a".into()),
+            },
+            &ids,
+        );
+        assert_eq!(
+            gap_is_a.over(0.5, 2.5),
+            Some(0),
+            "a gap labelled like the segment around it is one stretch"
+        );
+        assert_eq!(gap_is_a.over(0.5, 3.5), None);
         let whole = FrameLabels::new(&Labelling::Whole { label: "b".into() }, &ids);
         assert_eq!(whole.over(0.0, 1e6), Some(1));
         assert_eq!(whole.stretches(2.0), vec![(0.0, 2.0, Some(1))]);

@@ -12,7 +12,8 @@ use std::io::{BufRead, BufReader, Read};
 use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
-use std::time::Instant;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
 
 use serde::Deserialize;
 
@@ -121,15 +122,23 @@ pub fn child_pipeline(config: &PipelineConfig, streams: &[(String, &Path)]) -> R
 
 /// Whether an environment variable overrides a key the child pipeline sets itself.
 fn overrides_replaced_key(name: &str) -> bool {
-    let Some(key) = name.strip_prefix(ENV_PREFIX).and_then(|k| k.strip_prefix("__")) else { return false };
-    let key = key.to_ascii_lowercase();
+    // The config crate matches the prefix in any case.
+    let name = name.to_ascii_lowercase();
+    let prefix = format!("{}__", ENV_PREFIX.to_ascii_lowercase());
+    let Some(key) = name.strip_prefix(&prefix) else { return false };
     REPLACED_TABLES.iter().any(|t| key.starts_with(&format!("{t}__")) || key == *t)
         || ["model__path", "model__encoder", "model__head", "model__labels", "inference__onnxruntime"]
-            .contains(&key.as_str())
+            .contains(&key)
 }
 
-/// Runs `actiond run` on a child pipeline file and collects its events and costs.
-pub fn run(pipeline: &Path, child_file: &Path) -> Result<RunResult, EvaluateError> {
+/// Runs `actiond run` on a child pipeline file for `streams` and collects its events and costs.
+/// A raised `stop` ends the child (SIGTERM) and the run fails as stopped.
+pub fn run(
+    pipeline: &Path,
+    child_file: &Path,
+    streams: &[&str],
+    stop: &AtomicBool,
+) -> Result<RunResult, EvaluateError> {
     let failed = |reason: String| EvaluateError::Run { pipeline: pipeline.to_owned(), reason };
     let exe = std::env::current_exe().map_err(|e| failed(format!("cannot find actiond itself: {e}")))?;
     let mut command = Command::new(exe);
@@ -147,25 +156,69 @@ pub fn run(pipeline: &Path, child_file: &Path) -> Result<RunResult, EvaluateErro
     }
     let started = Instant::now();
     let mut child = command.spawn().map_err(|e| failed(format!("cannot start actiond run: {e}")))?;
-    let mut stderr = child.stderr.take().expect("stderr is piped");
-    let log = std::thread::spawn(move || {
-        let mut text = String::new();
-        let _ = stderr.read_to_string(&mut text);
-        text
-    });
+    let pid = child.id() as libc::pid_t;
+    let stderr = child.stderr.take().expect("stderr is piped");
+    let log = std::thread::spawn(move || log_tail(stderr));
     let stdout = child.stdout.take().expect("stdout is piped");
-    let read = read_events(BufReader::new(stdout));
+    let done = AtomicBool::new(false);
+    let read = std::thread::scope(|scope| {
+        scope.spawn(|| {
+            while !done.load(Ordering::Relaxed) {
+                if stop.load(Ordering::Relaxed) {
+                    terminate(pid);
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(100));
+            }
+        });
+        let read = read_events(BufReader::new(stdout));
+        if read.is_err() {
+            // Nothing more of its output would be read: end it rather than let it run on.
+            terminate(pid);
+        }
+        done.store(true, Ordering::Relaxed);
+        read
+    });
     let (status, measured) =
         wait_measured(&mut child, started).map_err(|e| failed(format!("waiting: {e}")))?;
     let log = log.join().unwrap_or_default();
+    if stop.load(Ordering::Relaxed) {
+        return Err(EvaluateError::Stopped);
+    }
     let mut result = read.map_err(failed)?;
     result.measured = measured;
-    let failed_streams = !result.failed.is_empty();
-    if !status.success() && !failed_streams {
-        let tail = &log[log.len().saturating_sub(STDERR_KEPT)..];
-        return Err(failed(format!("actiond run ended with {status}:\n{}", tail.trim_end())));
+    let ended = result.ended.iter().map(|(s, _)| s.as_str());
+    let accounted: Vec<&str> = ended.chain(result.failed.iter().map(|(s, _)| s.as_str())).collect();
+    let unaccounted: Vec<&&str> = streams.iter().filter(|s| !accounted.contains(s)).collect();
+    // A failed video makes `actiond run` exit non-zero; anything else that does is a failure.
+    if !unaccounted.is_empty() || (!status.success() && result.failed.is_empty()) {
+        return Err(failed(format!("actiond run ended with {status}:\n{}", log.trim_end())));
     }
     Ok(result)
+}
+
+fn terminate(pid: libc::pid_t) {
+    // SAFETY: sending a signal to our own child, not yet reaped, has no memory effects.
+    unsafe {
+        libc::kill(pid, libc::SIGTERM);
+    }
+}
+
+/// The last [`STDERR_KEPT`] bytes of the child's log, read to its end so the child never blocks.
+fn log_tail(mut stderr: impl Read) -> String {
+    let mut kept: Vec<u8> = Vec::new();
+    let mut buffer = [0u8; 8192];
+    while let Ok(n) = stderr.read(&mut buffer) {
+        if n == 0 {
+            break;
+        }
+        kept.extend_from_slice(&buffer[..n]);
+        if kept.len() > 2 * STDERR_KEPT {
+            kept.drain(..kept.len() - STDERR_KEPT);
+        }
+    }
+    let start = kept.len().saturating_sub(STDERR_KEPT);
+    String::from_utf8_lossy(&kept[start..]).into_owned()
 }
 
 fn read_events(stdout: impl BufRead) -> Result<RunResult, String> {
@@ -237,6 +290,18 @@ mod tests {
         assert!(!overrides_replaced_key("ACTIOND__INFERENCE__WORKERS"));
         assert!(!overrides_replaced_key("ACTIOND__MODEL__SCALE"));
         assert!(!overrides_replaced_key("PATH"));
+        assert!(
+            overrides_replaced_key("actiond__streams__0__uri"),
+            "any case, as the config crate reads them"
+        );
+    }
+
+    #[test]
+    fn the_log_keeps_its_tail_whole_characters_and_all() {
+        let text = "×".repeat(STDERR_KEPT) + "the end";
+        let tail = log_tail(text.as_bytes());
+        // A character cut in two at the start becomes one replacement character.
+        assert!(tail.ends_with("the end") && tail.len() <= STDERR_KEPT + 3, "{}", tail.len());
     }
 
     #[test]

@@ -58,6 +58,10 @@ pub struct EvaluateSettings {
     pub gap_label: Option<String>,
     /// Videos decoded at once, as streams of one daemon.
     pub videos_per_run: usize,
+    /// Where the reports will go ([`write_reports`]): refused before anything runs if it
+    /// exists and `force` is not given.
+    pub out: Option<PathBuf>,
+    pub force: bool,
 }
 
 /// One head to evaluate: a checked pipeline.
@@ -69,6 +73,9 @@ struct Head {
 
 /// Runs every head on the truth and scores it.
 pub fn evaluate(settings: &EvaluateSettings, stop: &AtomicBool) -> Result<Evaluation, Error> {
+    if let Some(out) = &settings.out {
+        crate::staging::check_free(out, settings.force).map_err(EvaluateError::from)?;
+    }
     if settings.pipelines.is_empty() {
         return Err(EvaluateError::Settings("give at least one pipeline file".into()).into());
     }
@@ -84,6 +91,16 @@ pub fn evaluate(settings: &EvaluateSettings, stop: &AtomicBool) -> Result<Evalua
         tracing::info!(head = %head.name, videos = truth.videos.len(), "Evaluating head {} of {}.", n + 1, heads.len());
         let runs = run_head(head, &truth, settings.videos_per_run, scratch.path(), stop)?;
         let scored = truth.score(head, &runs)?;
+        if scored.scores.windows == 0 {
+            return Err(EvaluateError::Data { problems: Problems::one(
+                crate::dataset::Place::Data,
+                format!(
+                    "no window of {} lies inside one labelled stretch: the truth's segments are shorter than its windows ({} frames)",
+                    head.name, head.plan.geometry.length
+                ),
+            ) }
+            .into());
+        }
         let model = model_facts(&head.config)?;
         let g = head.plan.geometry;
         let speed = speed(&runs, settings.videos_per_run.min(truth.videos.len()));
@@ -171,7 +188,8 @@ fn run_head(
         let text = child::child_pipeline(&head.config, &streams)?;
         std::fs::write(&file, text)
             .map_err(|e| EvaluateError::Run { pipeline: file.clone(), reason: e.to_string() })?;
-        runs.push(child::run(&head.config.file, &file)?);
+        let ids: Vec<&str> = chunk.iter().map(|v| v.stream.as_str()).collect();
+        runs.push(child::run(&head.config.file, &file, &ids, stop)?);
     }
     if stop.load(Ordering::Relaxed) {
         return Err(EvaluateError::Stopped);

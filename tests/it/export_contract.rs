@@ -8,18 +8,6 @@ use std::process::Command;
 
 use crate::util::*;
 
-fn solid(path: &Path, frames: u32, argb: &str) {
-    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-    gst_video(
-        path,
-        &format!(
-            "videotestsrc num-buffers={frames} pattern=solid-color foreground-color={argb} ! \
-             video/x-raw,width=98,height=54,framerate=10/1 ! videoconvert ! video/x-raw,format=I420 ! \
-             x264enc bframes=0 ! matroskamux ! filesink name=sink"
-        ),
-    );
-}
-
 /// `actiond dataset` of two red and two blue 12-frame videos with `pipeline`.
 fn dataset(dir: &Path, pipeline: &Path) -> PathBuf {
     let data = dir.join("data");

@@ -46,3 +46,16 @@ pub fn gst_video(path: &Path, description: &str) {
     assert!(matches!(msg.view(), gstreamer::MessageView::Eos(_)), "encoding failed: {msg:?}");
     pipeline.set_state(gstreamer::State::Null).unwrap();
 }
+
+/// `frames` frames of one solid colour at 10 fps (98×54, H.264 in Matroska).
+pub fn solid(path: &Path, frames: u32, argb: &str) {
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    gst_video(
+        path,
+        &format!(
+            "videotestsrc num-buffers={frames} pattern=solid-color foreground-color={argb} ! \
+             video/x-raw,width=98,height=54,framerate=10/1 ! videoconvert ! video/x-raw,format=I420 ! \
+             x264enc bframes=0 ! matroskamux ! filesink name=sink"
+        ),
+    );
+}
