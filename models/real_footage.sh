@@ -18,11 +18,13 @@ started=$(date +%s)
 "$PY" models/fit.py --dataset "$OUT/dataset" --out "$OUT/plain" --heads gap_grid_lstm,flatten_lstm --budget-min "$BUDGET_MIN" --no-augment
 "$PY" models/fit.py --dataset "$OUT/dataset" --out "$OUT/augment" --heads "$HEADS" --budget-min "$BUDGET_MIN"
 "$PY" models/fit.py --dataset "$OUT/dataset" --out "$OUT/motion" --heads gap_grid_lstm --budget-min "$BUDGET_MIN" --motion
-# Each variant's pipelines get their folder's name, so the report tells them apart.
+# Each variant's whole-model pipelines (the pairs give the same labels) get their folder's name,
+# so the report tells them apart.
 mkdir -p "$OUT/compare"
 for v in plain augment motion; do
   for p in "$OUT/$v"/*.toml; do
-    sed "s|= \"\([^\"]*\.\(onnx\|txt\)\)\"|= \"../$v/\1\"|" "$p" > "$OUT/compare/${v}-$(basename "$p")"
+    case "$p" in *_pair.toml) continue ;; esac
+    sed "s#= \"\([^\"]*\.\(onnx\|txt\)\)\"#= \"../$v/\1\"#" "$p" > "$OUT/compare/${v}-$(basename "$p")"
   done
 done
 "$BIN" evaluate "$OUT"/compare/*.toml --truth "$OUT/clips/test" --out "$OUT/report" --force > /dev/null
