@@ -119,37 +119,6 @@ class Augment:
         return np.clip(np.rint(x), 0, 255).astype(np.uint8)
 
 
-class Batches(keras.utils.Sequence):
-    """Windows of one side in batches of model values, with sample weights; reshuffled and
-    re-augmented every epoch by a seeded generator."""
-
-    def __init__(self, data: Dataset, ids, batch, weights=None, shuffle=False, augment=False, seed=0):
-        super().__init__()
-        self.data, self.ids, self.batch, self.weights = data, np.asarray(ids), batch, weights
-        self.rng = np.random.default_rng(seed)
-        self.shuffle = shuffle
-        self.augment = Augment(self.rng) if augment else None
-        # index.csv lists windows video by video: unshuffled, a batch would hold one label.
-        self.order = self.rng.permutation(self.ids) if shuffle else self.ids
-
-    def __len__(self):
-        return (len(self.ids) + self.batch - 1) // self.batch
-
-    def __getitem__(self, i):
-        idx = np.sort(self.order[i * self.batch:(i + 1) * self.batch])
-        clips = np.asarray(self.data.windows[idx])
-        if self.augment is not None:
-            clips = self.augment(clips)
-        x, y = self.data.model_values(clips), self.data.y[idx]
-        if self.weights is None:
-            return x, y
-        return x, y, self.weights[y]
-
-    def on_epoch_end(self):
-        if self.shuffle:
-            self.order = self.rng.permutation(self.ids)
-
-
 def train_one(data: Dataset, head: str, args, out: Path) -> dict:
     name = head + ("_motion" if args.motion else "")
     tf.keras.utils.set_random_seed(args.seed)
@@ -159,10 +128,13 @@ def train_one(data: Dataset, head: str, args, out: Path) -> dict:
                   metrics=["accuracy"])
     train_ids, val_ids = data.ids("train"), data.ids("val")
     weights = class_weights(data.y[train_ids], k) if args.class_weights else None
-    train = Batches(data, train_ids, args.batch, weights, shuffle=True, augment=args.augment, seed=args.seed)
+    augment = Augment(np.random.default_rng(args.seed)) if args.augment else None
+    # index.csv lists windows video by video: unshuffled, a batch would hold one label.
+    train = training.Batches(data.windows, data.y, train_ids, args.batch, data.model_values, weights,
+                             shuffle=True, augment=augment, seed=args.seed)
     # The loss that chooses the epoch weighs the labels as training does, by their own counts.
     val_weights = class_weights(data.y[val_ids], k) if args.class_weights else None
-    val = Batches(data, val_ids, 64, val_weights)
+    val = training.Batches(data.windows, data.y, val_ids, 64, data.model_values, val_weights)
     budget = training.Budget.minutes(args.budget_min)
     stop = keras.callbacks.EarlyStopping(monitor="val_loss", patience=args.patience)
     print(f"{name}: {model.count_params()} parameters, {len(train_ids)} training and {len(val_ids)} validation "

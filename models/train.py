@@ -53,25 +53,9 @@ def build(head: str):
     return heads.build(head, N_CLASSES, CLIP)
 
 
-class Clips(keras.utils.Sequence):
-    """uint8 clips -> float32 batches (x / 255); reshuffled every epoch by a seeded rng."""
-
-    def __init__(self, x, y, batch, shuffle, seed=0):
-        super().__init__()
-        self.x, self.y, self.batch, self.shuffle = x, y, batch, shuffle
-        self.rng = np.random.default_rng(seed)
-        self.order = self.rng.permutation(len(x)) if shuffle else np.arange(len(x))
-
-    def __len__(self):
-        return (len(self.x) + self.batch - 1) // self.batch
-
-    def __getitem__(self, i):
-        idx = np.sort(self.order[i * self.batch:(i + 1) * self.batch])
-        return self.x[idx].astype(np.float32) / np.float32(255.0), self.y[idx]
-
-    def on_epoch_end(self):
-        if self.shuffle:
-            self.order = self.rng.permutation(len(self.x))
+def scaled(clips):
+    """The shipped heads' input: RGB uint8 / 255."""
+    return clips.astype(np.float32) / np.float32(255.0)
 
 
 class EpochLog(keras.callbacks.Callback):
@@ -96,8 +80,8 @@ class EpochLog(keras.callbacks.Callback):
             "val_predict_seconds": round(val_s, 1),
             "loss": float(logs["loss"]),
             "train_accuracy": float(logs["accuracy"]),
-            "val_accuracy": float((pred == self.val.y).mean()),
-            "val_per_class": training.per_class(pred, self.val.y, synth.LABELS),
+            "val_accuracy": float((pred == self.val.labels).mean()),
+            "val_per_class": training.per_class(pred, self.val.labels, synth.LABELS),
             "time": time.strftime("%H:%M:%S", time.gmtime()),
         }
         self.history.append(rec)
@@ -206,8 +190,8 @@ def main():
         model.load_weights(args.init_weights)
         print(f"continuing from {args.init_weights}", flush=True)
 
-    train = Clips(xtr, ytr, args.batch, shuffle=True, seed=args.seed)
-    val = Clips(xva, yva, 64, shuffle=False)
+    train = training.Batches(xtr, ytr, np.arange(len(xtr)), args.batch, scaled, shuffle=True, seed=args.seed)
+    val = training.Batches(xva, yva, np.arange(len(xva)), 64, scaled)
     log = EpochLog(name, val, workdir / f"{name}_epochs.jsonl")
     callbacks = [log]
     if args.deadline:

@@ -64,3 +64,38 @@ def confusion(pred: np.ndarray, y: np.ndarray, k: int) -> list:
     cm = np.zeros((k, k), np.int64)
     np.add.at(cm, (y, pred), 1)
     return cm.tolist()
+
+
+class Batches(keras.utils.Sequence):
+    """Windows `ids` of uint8 clips `x` (in memory or memory-mapped) in batches of model values
+    (`convert`), with their labels and, given class `weights`, sample weights; reshuffled and
+    re-augmented (`augment`: uint8 clips -> uint8 clips) every epoch by a seeded generator."""
+
+    def __init__(self, x, y, ids, batch, convert, weights=None, shuffle=False, augment=None, seed=0):
+        super().__init__()
+        self.x, self.y, self.ids, self.batch = x, y, np.asarray(ids), batch
+        self.convert, self.weights, self.shuffle, self.augment = convert, weights, shuffle, augment
+        self.rng = np.random.default_rng(seed)
+        self.order = self.rng.permutation(self.ids) if shuffle else self.ids
+
+    @property
+    def labels(self) -> np.ndarray:
+        """The labels in batch order (unshuffled batches: what predict returns)."""
+        return self.y[self.order]
+
+    def __len__(self):
+        return (len(self.ids) + self.batch - 1) // self.batch
+
+    def __getitem__(self, i):
+        idx = np.sort(self.order[i * self.batch:(i + 1) * self.batch])
+        clips = np.asarray(self.x[idx])
+        if self.augment is not None:
+            clips = self.augment(clips)
+        x, y = self.convert(clips), self.y[idx]
+        if self.weights is None:
+            return x, y
+        return x, y, self.weights[y]
+
+    def on_epoch_end(self):
+        if self.shuffle:
+            self.order = self.rng.permutation(self.ids)

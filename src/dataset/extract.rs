@@ -99,11 +99,7 @@ pub fn extract_video(
     let mark = store.mark();
     let result = decode(video, video_id, extraction, id_of, label_count, store, stop);
     if result.is_err() {
-        store.rewind(mark).map_err(|e| {
-            let mut p = Problems::default();
-            p.push(Place::File(store.path().to_owned()), e.to_string());
-            p
-        })?;
+        store.rewind(mark).map_err(|e| Problems::one(Place::File(store.path().to_owned()), e.to_string()))?;
     }
     result
 }
@@ -117,11 +113,7 @@ fn decode(
     store: &mut WindowStore,
     stop: &AtomicBool,
 ) -> Result<VideoWindows, Problems> {
-    let fail = |message: String| {
-        let mut p = Problems::default();
-        p.push(video.place.clone(), message);
-        p
-    };
+    let fail = |message: String| Problems::one(video.place.clone(), message);
     let location = location_of(&video.path.to_string_lossy());
     let source = VideoSource::new(location, extraction.options.clone()).map_err(|e| fail(e.to_string()))?;
     let format = extraction.options.format;

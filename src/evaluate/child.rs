@@ -19,16 +19,17 @@ use serde::Deserialize;
 
 use super::EvaluateError;
 use crate::config::{ENV_PREFIX, PipelineConfig};
-use crate::flow::EndReason;
 
 /// Tables of the user's pipeline that the child's replaces.
 const REPLACED_TABLES: [&str; 5] = ["streams", "sinks", "service", "events", "output"];
 /// Most of the child's log kept to explain a failure.
 const STDERR_KEPT: usize = 16 * 1024;
 
-/// One window event, as far as scoring needs it.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+/// One window event, as far as scoring and the timelines need it.
+#[derive(Debug, Clone, PartialEq, Deserialize, serde::Serialize)]
 pub struct WindowLine {
+    /// The child's stream id (the report names the video instead).
+    #[serde(skip_serializing)]
     pub stream: String,
     pub first_frame: u64,
     pub last_frame: u64,
@@ -45,7 +46,6 @@ enum Line {
     StreamEnd {
         stream: String,
         frames: u64,
-        reason: Option<String>,
     },
     StreamFailed {
         stream: String,
@@ -229,11 +229,7 @@ fn read_events(stdout: impl BufRead) -> Result<RunResult, String> {
             .map_err(|e| format!("line {} of actiond run's output is not an event ({e}): {line}", n + 1))?;
         match parsed {
             Line::Window(w) => result.windows.push(w),
-            // A file that cannot be decoded ends (it is not retried) with the failure as reason.
-            Line::StreamEnd { stream, frames, reason } => match reason {
-                Some(r) if r != EndReason::EndOfInput.to_string() => result.failed.push((stream, r)),
-                _ => result.ended.push((stream, frames)),
-            },
+            Line::StreamEnd { stream, frames } => result.ended.push((stream, frames)),
             Line::StreamFailed { stream, reason } => {
                 result.failed.push((stream, reason.unwrap_or_else(|| "failed".into())));
             }
@@ -313,7 +309,7 @@ mod tests {
             "\n",
             r#"{"type":"stream_end","stream":"v1","time_utc":"x","reason":"end of input","frames":16}"#,
             "\n",
-            r#"{"type":"stream_end","stream":"v3","time_utc":"x","reason":"Could not determine type of stream.","frames":0}"#,
+            r#"{"type":"stream_failed","stream":"v3","time_utc":"x","reason":"Could not determine type of stream.","frames":0}"#,
             "\n",
             r#"{"type":"stream_failed","stream":"v2","time_utc":"x","reason":"no video"}"#,
             "\n"

@@ -177,14 +177,14 @@ fn timeline(v: &VideoReport, colours: &Colours) -> Markup {
                 @for (n, w) in h.windows.iter().enumerate() {
                     // Each window is drawn up to the start of the next, so overlapping windows
                     // show, at each time, the label of the latest window that began.
-                    @let end = h.windows.get(n + 1).map_or(w.end_s, |next| next.start_s.max(w.start_s));
-                    @let verdict = match &w.truth { Some(t) if *t == w.label => RIGHT, Some(_) => WRONG, None => UNLABELLED };
-                    rect x=(x(w.start_s)) y=(y) width=((x(end) - x(w.start_s)).max(0.5)) height=(ROW_HEIGHT - 5.0)
-                        fill=(colours.of(Some(&w.label))) {
-                        title { (w.label) " " (format!("{:.2}", w.score)) ", frames " (w.first_frame) "–" (w.last_frame)
+                    @let end = h.windows.get(n + 1).map_or(w.window.end_s, |next| next.window.start_s.max(w.window.start_s));
+                    @let verdict = match &w.truth { Some(t) if *t == w.window.label => RIGHT, Some(_) => WRONG, None => UNLABELLED };
+                    rect x=(x(w.window.start_s)) y=(y) width=((x(end) - x(w.window.start_s)).max(0.5)) height=(ROW_HEIGHT - 5.0)
+                        fill=(colours.of(Some(&w.window.label))) {
+                        title { (w.window.label) " " (format!("{:.2}", w.window.score)) ", frames " (w.window.first_frame) "–" (w.window.last_frame)
                             ", truth " (w.truth.as_deref().unwrap_or("not scored")) }
                     }
-                    rect x=(x(w.start_s)) y=(y + ROW_HEIGHT - 4.0) width=((x(end) - x(w.start_s)).max(0.5)) height="3"
+                    rect x=(x(w.window.start_s)) y=(y + ROW_HEIGHT - 4.0) width=((x(end) - x(w.window.start_s)).max(0.5)) height="3"
                         fill=(verdict) {}
                 }
             }

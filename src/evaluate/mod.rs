@@ -191,9 +191,6 @@ fn run_head(
         let ids: Vec<&str> = chunk.iter().map(|v| v.stream.as_str()).collect();
         runs.push(child::run(&head.config.file, &file, &ids, stop)?);
     }
-    if stop.load(Ordering::Relaxed) {
-        return Err(EvaluateError::Stopped);
-    }
     Ok(runs)
 }
 

@@ -3,6 +3,7 @@
 
 use serde::Serialize;
 
+use super::child::WindowLine;
 use super::score::Scores;
 
 /// Version of the JSON document; bumped when a field changes meaning.
@@ -111,15 +112,12 @@ pub struct VideoHead {
     pub windows: Vec<ScoredWindow>,
 }
 
-/// A window, the head's label and the truth's (none: not scored).
+/// A window (its frames, times, the head's label and score) and the truth's label (none: not
+/// scored).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ScoredWindow {
-    pub first_frame: u64,
-    pub last_frame: u64,
-    pub start_s: f64,
-    pub end_s: f64,
-    pub label: String,
-    pub score: f32,
+    #[serde(flatten)]
+    pub window: WindowLine,
     pub truth: Option<String>,
 }
 

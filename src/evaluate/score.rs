@@ -66,7 +66,7 @@ impl Confusion {
     }
 
     /// The figures the matrix gives.
-    pub fn scores(&self) -> Scores {
+    pub fn scores(self) -> Scores {
         let column_of = |label: &str| self.columns.iter().position(|l| l == label);
         let per_class: Vec<ClassScore> = self
             .rows
@@ -101,7 +101,7 @@ impl Confusion {
             accuracy: if windows > 0 { correct as f64 / windows as f64 } else { 0.0 },
             macro_f1,
             per_class,
-            confusion: self.clone(),
+            confusion: self,
         }
     }
 }

@@ -130,15 +130,7 @@ impl Truth {
                     }
                     None => unscored += 1,
                 }
-                scored.push(ScoredWindow {
-                    first_frame: w.first_frame,
-                    last_frame: w.last_frame,
-                    start_s: w.start_s,
-                    end_s: w.end_s,
-                    label: w.label.clone(),
-                    score: w.score,
-                    truth,
-                });
+                scored.push(ScoredWindow { window: (*w).clone(), truth });
             }
             videos.push(VideoRun { frames: video_frames, duration_s, windows: scored });
         }

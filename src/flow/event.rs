@@ -163,7 +163,8 @@ impl WindowEvent {
 /// A change in a stream's state, in the same envelope as window events.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct StatusEvent {
-    /// `stream_up`, `stream_down`, `reconnecting`, `stream_failed` or `stream_end`.
+    /// `stream_up`, `stream_down`, `reconnecting`, `stream_failed` (a camera given up, or a file
+    /// that could not be read to its end) or `stream_end`.
     #[serde(rename = "type")]
     pub kind: StatusKind,
     pub stream: String,
@@ -178,7 +179,7 @@ pub struct StatusEvent {
     /// Seconds until that attempt.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub delay_s: Option<f64>,
-    /// `stream_end`: frames the stream decoded in this run (what a file run covered).
+    /// `stream_end`, and `stream_failed` of a file: frames the stream decoded in this run.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub frames: Option<u64>,
     /// Whether the stream is live.

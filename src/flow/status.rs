@@ -74,7 +74,11 @@ impl StreamStatus {
             StreamStatus::Up => StatusKind::Up,
             StreamStatus::Down { .. } => StatusKind::Down,
             StreamStatus::Reconnecting { .. } => StatusKind::Reconnecting,
-            StreamStatus::GaveUp { .. } => StatusKind::Failed,
+            // A file that cannot be read to its end failed, as a camera given up did: consumers
+            // tell it from a normal end by the type, not by parsing the reason.
+            StreamStatus::GaveUp { .. } | StreamStatus::Ended { reason: EndReason::Failed(_), .. } => {
+                StatusKind::Failed
+            }
             StreamStatus::Ended { .. } => StatusKind::Ended,
         }
     }
@@ -122,6 +126,16 @@ impl fmt::Display for StatusKind {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_file_that_fails_ends_as_failed_not_as_ended() {
+        let failed = StreamStatus::Ended { reason: EndReason::Failed(FailureReason::Eos), frames: 3 };
+        assert_eq!(failed.kind(), StatusKind::Failed);
+        assert_eq!(
+            StreamStatus::Ended { reason: EndReason::EndOfInput, frames: 3 }.kind(),
+            StatusKind::Ended
+        );
+    }
 
     #[test]
     fn kinds_serialise_as_their_event_type() {

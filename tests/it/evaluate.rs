@@ -16,26 +16,14 @@ const DATA_EXIT: i32 = 5;
 const RED: &str = "0xffff0000";
 const BLUE: &str = "0xff0000ff";
 
-/// 8 red frames, then 8 blue, at 10 fps.
-fn red_then_blue(path: &Path) {
-    gst_video(
-        path,
-        "concat name=c ! videoconvert ! video/x-raw,format=I420 ! x264enc bframes=0 ! matroskamux ! filesink name=sink \
-         videotestsrc num-buffers=8 pattern=solid-color foreground-color=0xffff0000 ! video/x-raw,width=98,height=54,framerate=10/1 ! c. \
-         videotestsrc num-buffers=8 pattern=solid-color foreground-color=0xff0000ff ! video/x-raw,width=98,height=54,framerate=10/1 ! c.",
-    );
-}
-
 /// The mean-colour model (T = 4) with a window every 2 frames; `bgr` swaps red and blue.
 fn mean_colour_head(dir: &Path, name: &str, channel_order: &str) -> PathBuf {
     write_pipeline(
         dir,
         name,
         &format!(
-            "[model]\npath = \"{}\"\nlabels = \"{}\"\nheight = 15\nwidth = 13\nchannel_order = \"{channel_order}\"\n\
-             [window]\nstride = 2\n\n[[streams]]\nid = \"unused\"\nuri = \"unused.mkv\"\n",
-            fixture("mean_color_ncthw.onnx").display(),
-            fixture("rgb_labels.txt").display(),
+            "{}\nchannel_order = \"{channel_order}\"\n[window]\nstride = 2\n\n[[streams]]\nid = \"unused\"\nuri = \"unused.mkv\"\n",
+            mean_color_model_table()
         ),
     )
 }
@@ -267,12 +255,6 @@ fn bad_truth_is_named_and_nothing_is_written() {
         let err = stderr(&run);
         assert!(err.contains(culprit), "the error names {culprit}:\n{err}");
         assert!(!out.exists(), "nothing written");
-        let litter: Vec<_> = std::fs::read_dir(dir.path())
-            .unwrap()
-            .filter_map(|e| e.ok())
-            .filter(|e| e.file_name().to_string_lossy().starts_with(".report"))
-            .collect();
-        assert!(litter.is_empty(), "no staging folder left behind");
     };
 
     let junk = dir.path().join("junk");

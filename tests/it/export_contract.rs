@@ -51,10 +51,9 @@ fn a_pipeline_written_for_a_trained_head_validates_and_keeps_the_dataset_setting
         dir.path(),
         "cut.toml",
         &format!(
-            "[model]\npath = \"{}\"\nlabels = \"{}\"\nheight = 15\nwidth = 13\nchannel_order = \"bgr\"\nscale = 0.5\n\
+            "{}\nchannel_order = \"bgr\"\nscale = 0.5\n\
              [window]\nstride = 3\nframe_step = 2\n[source]\nresize = \"letterbox\"\n\n[[streams]]\nid = \"unused\"\nuri = \"unused.mkv\"\n",
-            fixture("mean_color_ncthw.onnx").display(),
-            fixture("rgb_labels.txt").display(),
+            mean_color_model_table()
         ),
     );
     let ds = dataset(dir.path(), &cutting);

@@ -3,15 +3,10 @@
 
 use crate::util::*;
 
-/// Red for 8 frames, then blue for 8 frames, at 10 fps, 98×54 (not the model's size or shape).
-fn red_then_blue(dir: &std::path::Path) -> std::path::PathBuf {
+/// Red for 8 frames, then blue for 8 frames (`util::red_then_blue`).
+fn red_then_blue_in(dir: &std::path::Path) -> std::path::PathBuf {
     let path = dir.join("rb.mkv");
-    gst_video(
-        &path,
-        "concat name=c ! videoconvert ! video/x-raw,format=I420 ! x264enc bframes=0 ! matroskamux ! filesink name=sink \
-         videotestsrc num-buffers=8 pattern=solid-color foreground-color=0xffff0000 ! video/x-raw,width=98,height=54,framerate=10/1 ! c. \
-         videotestsrc num-buffers=8 pattern=solid-color foreground-color=0xff0000ff ! video/x-raw,width=98,height=54,framerate=10/1 ! c.",
-    );
+    red_then_blue(&path);
     path
 }
 
@@ -36,7 +31,7 @@ fn pipeline(
 #[test]
 fn ncthw_logits_model_labels_each_half_and_times_are_exact() {
     let dir = tempdir();
-    let video = red_then_blue(dir.path());
+    let video = red_then_blue_in(dir.path());
     let out = actiond(&["run", pipeline(dir.path(), &video, "", "stride = 2").to_str().unwrap()]);
     assert!(out.status.success(), "{}", stderr(&out));
     let events = windows(&out);
@@ -64,7 +59,7 @@ fn ncthw_logits_model_labels_each_half_and_times_are_exact() {
 #[test]
 fn bgr_channel_order_swaps_red_and_blue() {
     let dir = tempdir();
-    let video = red_then_blue(dir.path());
+    let video = red_then_blue_in(dir.path());
     let out = actiond(&[
         "run",
         pipeline(dir.path(), &video, "channel_order = \"bgr\"", "stride = 4").to_str().unwrap(),
@@ -77,7 +72,7 @@ fn bgr_channel_order_swaps_red_and_blue() {
 #[test]
 fn frame_step_and_padded_tail() {
     let dir = tempdir();
-    let video = red_then_blue(dir.path());
+    let video = red_then_blue_in(dir.path());
     let p = pipeline(dir.path(), &video, "", "stride = 4\nframe_step = 3\ntail = \"pad\"");
     let out = actiond(&["run", p.to_str().unwrap()]);
     assert!(out.status.success(), "{}", stderr(&out));
@@ -93,7 +88,7 @@ fn frame_step_and_padded_tail() {
 #[test]
 fn letterbox_adds_black_borders_that_lower_the_mean() {
     let dir = tempdir();
-    let video = red_then_blue(dir.path());
+    let video = red_then_blue_in(dir.path());
     let stretch = actiond(&["run", pipeline(dir.path(), &video, "", "stride = 4").to_str().unwrap()]);
     let p = pipeline(dir.path(), &video, "", "stride = 4");
     let text = std::fs::read_to_string(&p)

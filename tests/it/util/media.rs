@@ -59,3 +59,13 @@ pub fn solid(path: &Path, frames: u32, argb: &str) {
         ),
     );
 }
+
+/// 8 red frames, then 8 blue, at 10 fps, 98×54 (not a model's size or shape), H.264 in Matroska.
+pub fn red_then_blue(path: &Path) {
+    gst_video(
+        path,
+        "concat name=c ! videoconvert ! video/x-raw,format=I420 ! x264enc bframes=0 ! matroskamux ! filesink name=sink \
+         videotestsrc num-buffers=8 pattern=solid-color foreground-color=0xffff0000 ! video/x-raw,width=98,height=54,framerate=10/1 ! c. \
+         videotestsrc num-buffers=8 pattern=solid-color foreground-color=0xff0000ff ! video/x-raw,width=98,height=54,framerate=10/1 ! c.",
+    );
+}

@@ -77,6 +77,16 @@ pub fn tempdir() -> tempfile::TempDir {
     tempfile::Builder::new().prefix("actiond-test-").tempdir().unwrap()
 }
 
+/// The `[model]` table of the mean-colour fixture (T = 4, logits over red/green/blue, dynamic
+/// size given as 15×13), without a trailing newline so keys can follow.
+pub fn mean_color_model_table() -> String {
+    format!(
+        "[model]\npath = \"{}\"\nlabels = \"{}\"\nheight = 15\nwidth = 13",
+        fixture("mean_color_ncthw.onnx").display(),
+        fixture("rgb_labels.txt").display()
+    )
+}
+
 /// The `[model]` table of the demo pipeline (the default head), with paths made absolute.
 pub fn demo_model_table() -> String {
     let text = std::fs::read_to_string(root().join("pipelines/demo.toml")).unwrap();
