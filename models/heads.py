@@ -47,8 +47,8 @@ class AddCoords(layers.Layer):
 
 
 class MotionFrames(layers.Layer):
-    """(batch, T, H, W, C) -> (batch, T-1, H, W, 2C): each frame from the second on, with its
-    difference to the frame before (what moved, not only what is there)."""
+    """(batch, T, ..., C) -> (batch, T-1, ..., 2C): each frame (or frame embedding) from the
+    second on, with its difference to the one before (what moved, not only what is there)."""
 
     def call(self, x):
         return tf.concat([x[:, 1:], x[:, 1:] - x[:, :-1]], axis=-1)
@@ -88,17 +88,35 @@ def build_td(head: str, n_classes: int, clip: tuple, motion: bool = False):
         raise ValueError(head)
     encoder = keras.Model(f_in, x, name="encoder")
 
-    lstm = layers.LSTM(64, name="lstm")
-    dense = layers.Dense(n_classes, activation="softmax", name="probs")
+    classify = _temporal(n_classes)
     e_in = keras.Input((steps, encoder.output_shape[-1]), name="embeddings")
-    temporal = keras.Model(e_in, dense(lstm(e_in)), name="temporal")
+    temporal = keras.Model(e_in, classify(e_in), name="temporal")
 
     c_in = keras.Input(clip, name="frames")
     seq = MotionFrames(name="motion")(c_in) if motion else c_in
     emb = layers.TimeDistributed(encoder, name="td_encoder")(seq)
     name = head + ("_motion" if motion else "")
-    model = keras.Model(c_in, dense(lstm(emb)), name=name)
+    model = keras.Model(c_in, classify(emb), name=name)
     return model, ({} if motion else {"encoder": encoder, "temporal": temporal})
+
+
+def _temporal(n_classes: int):
+    """The temporal part of every TimeDistributed head, (batch, steps, D) -> probs: LSTM(64) ->
+    Dense(softmax). One call builds the layers; the function it returns applies those same
+    layers to any input, so a whole model and its pair's head share their weights."""
+    lstm = layers.LSTM(64, name="lstm")
+    dense = layers.Dense(n_classes, activation="softmax", name="probs")
+    return lambda x: dense(lstm(x))
+
+
+def build_embedding_head(n_classes: int, steps: int, dim: int, motion: bool = False):
+    """The temporal head alone, on the per-frame embeddings of a frame encoder the user brings
+    (`actiond dataset --embeddings/--encoder`): `embeddings` (batch, T, D) -> `probs`. With
+    motion=True each step is given with its difference to the step before (2D features, T-1
+    steps), inside the model, so the input stays (batch, T, D) and it still deploys as a pair."""
+    e_in = keras.Input((steps, dim), name="embeddings")
+    x = MotionFrames(name="motion")(e_in) if motion else e_in
+    return keras.Model(e_in, _temporal(n_classes)(x), name="embedding_lstm" + ("_motion" if motion else ""))
 
 
 def build_convlstm(n_classes: int, clip: tuple, motion: bool = False):
@@ -154,6 +172,14 @@ def export_whole(model, path: Path, clip: tuple, n_classes: int, input_doc: str)
     return _to_onnx(model, spec, "frames", "probs", path,
                     f"actiond head {model.name}; input frames (batch,{shape}) {input_doc}; "
                     f"output probs (batch,{n_classes}) softmax in labels.txt order")
+
+
+def export_embedding_head(model, path: Path, steps: int, dim: int, n_classes: int, encoder_name: str):
+    spec = tf.TensorSpec((None, steps, dim), tf.float32, name="embeddings")
+    return _to_onnx(model, spec, "embeddings", "probs", path,
+                    f"actiond temporal head {model.name}; input embeddings (batch,{steps},{dim}) = {encoder_name} "
+                    f"outputs of {steps} consecutive frames, oldest first; output probs (batch,{n_classes}) "
+                    "softmax in labels.txt order")
 
 
 def export_pair(name: str, subs, out: Path, clip: tuple, n_classes: int, input_doc: str):

@@ -12,7 +12,7 @@ use actiond::dataset::DatasetSettings;
 use actiond::error::{Error, exit_code};
 use actiond::evaluate::EvaluateSettings;
 use commands::tools::{Ceiling, SynthArgs};
-use commands::training::EvaluateOutput;
+use commands::training::{Embeddings, EvaluateOutput};
 
 #[derive(Parser)]
 #[command(name = "actiond", version, about = "Watches video and says what is happening in it.")]
@@ -64,6 +64,15 @@ enum Command {
         /// Replace an existing output folder (only once the new dataset is complete).
         #[arg(long)]
         force: bool,
+        /// Also write embeddings.npy (float32 [N,T,D]): the pipeline's own frame encoder's
+        /// output for every frame of every window (a two-stage pipeline), for training a
+        /// temporal head on them.
+        #[arg(long)]
+        embeddings: bool,
+        /// Write embeddings.npy from this ONNX frame encoder ([N,H,W,3] or [N,3,H,W] -> [N,D],
+        /// e.g. a pretrained backbone) instead, fed the pipeline's frames and preprocessing.
+        #[arg(long, value_name = "ONNX")]
+        encoder: Option<PathBuf>,
     },
     /// Run each pipeline (one per head) end to end on held-out labelled videos and compare:
     /// accuracy overall and per class, macro-F1, confusion, frames/s, CPU-ms per frame, peak
@@ -127,10 +136,27 @@ fn main() -> ExitCode {
             commands::tools::inspect_model(&model, onnxruntime.as_deref())
         }
         Command::Bench { ceiling } => commands::tools::bench(ceiling),
-        Command::Dataset { pipeline, data, test, gap_label, val_fraction, seed, skip_bad, out, force } => {
+        Command::Dataset {
+            pipeline,
+            data,
+            test,
+            gap_label,
+            val_fraction,
+            seed,
+            skip_bad,
+            out,
+            force,
+            embeddings,
+            encoder,
+        } => {
             let settings =
                 DatasetSettings { data, test, gap_label, val_fraction, seed, skip_bad, out, force };
-            commands::training::dataset(&pipeline, &settings)
+            let embeddings = match (encoder, embeddings) {
+                (Some(file), _) => Embeddings::Encoder(file),
+                (None, true) => Embeddings::Pipeline,
+                (None, false) => Embeddings::None,
+            };
+            commands::training::dataset(&pipeline, &settings, &embeddings)
         }
         Command::Evaluate { pipelines, truth, gap_label, videos_per_run, out, force, json } => {
             let settings = EvaluateSettings { pipelines, truth, gap_label, videos_per_run, out, force };

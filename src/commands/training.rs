@@ -1,14 +1,14 @@
 //! `actiond dataset` and `actiond evaluate`: the training workflow's commands, labelled footage
 //! into windows, and heads compared on held-out footage.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 
 use anyhow::Context;
 
 use actiond::config::PipelineConfig;
-use actiond::dataset::{DatasetSettings, DatasetSource};
+use actiond::dataset::{DatasetEncoder, DatasetSettings, DatasetSource};
 use actiond::error::{Error, exit_code};
 use actiond::evaluate::EvaluateSettings;
 use actiond::plan::Plan;
@@ -22,12 +22,47 @@ fn stop_flag() -> anyhow::Result<Arc<AtomicBool>> {
     Ok(stop)
 }
 
-pub fn dataset(pipeline: &Path, settings: &DatasetSettings) -> anyhow::Result<u8> {
+/// Which frame encoder's embeddings `actiond dataset` keeps beside the windows.
+pub enum Embeddings {
+    None,
+    /// The pipeline's own encoder (a two-stage pipeline).
+    Pipeline,
+    /// Another ONNX frame encoder, fed the pipeline's frames and preprocessing.
+    Encoder(PathBuf),
+}
+
+/// The encoder's path as the manifest records it: absolute, so training finds the very file
+/// whatever folder it runs from.
+fn absolute(path: &Path) -> anyhow::Result<PathBuf> {
+    std::path::absolute(path).with_context(|| format!("{}: cannot make the path absolute", path.display()))
+}
+
+pub fn dataset(pipeline: &Path, settings: &DatasetSettings, embeddings: &Embeddings) -> anyhow::Result<u8> {
     let config = PipelineConfig::load(pipeline).map_err(Error::from)?;
     let (plan, _session) = Plan::prepare(config)?;
+    let encoder = match embeddings {
+        Embeddings::None => None,
+        Embeddings::Pipeline => {
+            let encoder = plan.frame_encoder()?.ok_or_else(|| {
+                Error::from(
+                    plan.error(
+                        "--embeddings needs a two-stage pipeline (`model.encoder` and `model.head`); \
+                     this one has a whole model: give the frame encoder with --encoder FILE"
+                            .into(),
+                    ),
+                )
+            })?;
+            let path = &plan.model.encoder.as_ref().expect("a frame encoder has its info").path;
+            Some(DatasetEncoder { path: absolute(path)?, encoder: Box::new(encoder) })
+        }
+        Embeddings::Encoder(path) => {
+            let encoder = Box::new(plan.other_frame_encoder(path)?);
+            Some(DatasetEncoder { path: absolute(path)?, encoder })
+        }
+    };
     let source = DatasetSource::from_plan(&plan);
     let stop = stop_flag()?;
-    let dataset = actiond::dataset::build(&source, settings, &stop).map_err(Error::from)?;
+    let dataset = actiond::dataset::build(&source, settings, encoder, &stop).map_err(Error::from)?;
     let m = &dataset.manifest;
     println!(
         "{}: {} windows of {}×{}×{}×3 from {} videos, {} labels (seed {}, {:.0} % of each label's videos for validation)\n",
@@ -41,6 +76,9 @@ pub fn dataset(pipeline: &Path, settings: &DatasetSettings) -> anyhow::Result<u8
         m.seed,
         m.val_fraction * 100.0
     );
+    if let Some(e) = &m.embeddings {
+        println!("embeddings: {}×{}×{} float32 from {}", e.shape[0], e.shape[1], e.shape[2], e.encoder);
+    }
     print!("{}", m.split_table());
     if !m.skipped.is_empty() {
         println!("\nskipped {} video(s):", m.skipped.len());

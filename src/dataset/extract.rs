@@ -6,6 +6,10 @@
 //! scale/mean/std are left to training, as recorded in the manifest. A frame's label is the
 //! segment holding the middle of its display time; a window is labelled only when all its frames
 //! carry the same label, so windows across a boundary (or in unlabelled time) are left out.
+//!
+//! With a frame encoder (transfer learning on embeddings), a second ring of the same geometry
+//! holds the encoder's embeddings, exactly as a two-stage pipeline's stream does, and every
+//! stored window gets its `[T,D]` embeddings beside its pixels.
 
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
@@ -18,7 +22,7 @@ use crate::config::ChannelOrder;
 use crate::flow::Window;
 use crate::model::{PreprocessSettings, Preprocessor, TensorLayout};
 use crate::source::{SourceOptions, VideoSource, location_of};
-use crate::window::{FrameFeatures, WindowGeometry, Windower};
+use crate::window::{FrameEncoder, FrameFeatures, WindowGeometry, Windower};
 
 /// How videos are decoded and cut: the pipeline's settings.
 #[derive(Debug, Clone)]
@@ -60,7 +64,7 @@ impl Cut {
         self.last_duration_s = frame.duration_ns as f64 / 1e9;
     }
 
-    fn window(&mut self, window: &Window, store: &mut WindowStore) {
+    fn window(&mut self, window: &Window, embedded: Option<&Window>, store: &mut WindowStore) {
         let m = &window.meta;
         let (first, last) =
             (self.frame_middles[m.first_frame as usize], self.frame_middles[m.last_frame as usize]);
@@ -68,6 +72,9 @@ impl Cut {
             self.got.unlabelled += 1;
             return;
         };
+        if let Some(e) = embedded {
+            debug_assert_eq!((e.meta.first_frame, e.meta.last_frame), (m.first_frame, m.last_frame));
+        }
         let row = IndexRow {
             video: self.video_id,
             first_frame: m.first_frame,
@@ -76,7 +83,7 @@ impl Cut {
             end_s: m.end_ns as f64 / 1e9,
             label,
         };
-        match store.append(&window.data, row) {
+        match store.append(&window.data, embedded.map(|e| &e.data[..]), row) {
             Ok(()) => self.got.per_label[label as usize] += 1,
             Err(e) => {
                 self.write_error.get_or_insert(e);
@@ -85,73 +92,118 @@ impl Cut {
     }
 }
 
-/// Decodes `video` and appends its labelled windows to `store`. On failure nothing of the video
-/// stays in the store, and the problems name the video and where it was labelled.
-pub fn extract_video(
-    video: &LabelledVideo,
-    video_id: usize,
-    extraction: &Extraction,
-    id_of: &dyn Fn(&str) -> u16,
-    label_count: usize,
-    store: &mut WindowStore,
-    stop: &AtomicBool,
-) -> Result<VideoWindows, Problems> {
-    let mark = store.mark();
-    let result = decode(video, video_id, extraction, id_of, label_count, store, stop);
-    if result.is_err() {
-        store.rewind(mark).map_err(|e| Problems::one(Place::File(store.path().to_owned()), e.to_string()))?;
-    }
-    result
+/// Cuts labelled videos one after another into one store, with the pipeline's settings and,
+/// given one, the frame encoder whose embeddings are stored beside the pixels.
+pub struct Extractor<'a> {
+    pub extraction: &'a Extraction,
+    /// The id of a label name.
+    pub id_of: &'a dyn Fn(&str) -> u16,
+    pub label_count: usize,
+    pub encoder: Option<Box<dyn FrameEncoder>>,
 }
 
-fn decode(
-    video: &LabelledVideo,
-    video_id: usize,
-    extraction: &Extraction,
-    id_of: &dyn Fn(&str) -> u16,
-    label_count: usize,
-    store: &mut WindowStore,
-    stop: &AtomicBool,
-) -> Result<VideoWindows, Problems> {
-    let fail = |message: String| Problems::one(video.place.clone(), message);
-    let location = location_of(&video.path.to_string_lossy());
-    let source = VideoSource::new(location, extraction.options.clone()).map_err(|e| fail(e.to_string()))?;
-    let format = extraction.options.format;
-    let identity = Preprocessor::new(
-        &PreprocessSettings { scale: 1.0, mean: [0.0; 3], std: [1.0; 3], channel_order: ChannelOrder::Rgb },
-        format.width as usize,
-        format.height as usize,
-    );
-    let features = FrameFeatures::Pixels { preprocessor: Arc::new(identity), layout: TensorLayout::Thwc };
-    let stream: Arc<str> = video.path.to_string_lossy().into();
-    let mut windower = Windower::new(stream, extraction.geometry, features, false);
-    let mut cut = Cut {
-        video_id,
-        labels_at: FrameLabels::new(&video.labelling, id_of),
-        frame_middles: Vec::new(),
-        got: VideoWindows { per_label: vec![0; label_count], ..Default::default() },
-        last_duration_s: 0.0,
-        write_error: None,
-    };
-    let summary = source
-        .run(stop, |frame| {
-            cut.frame(frame);
-            // Pixels convert without fail: only an encoder can refuse a frame.
-            if let Ok(Some(window)) = windower.push(frame) {
-                cut.window(&window, store);
-            }
-        })
-        .map_err(|e| fail(e.to_string()))?;
-    if summary.stopped {
-        return Err(fail("stopped before its end".into()));
+impl Extractor<'_> {
+    /// Decodes `video` and appends its labelled windows to `store`. On failure nothing of the
+    /// video stays in the store, and the problems name the video and where it was labelled.
+    pub fn extract(
+        &mut self,
+        video: &LabelledVideo,
+        video_id: usize,
+        store: &mut WindowStore,
+        stop: &AtomicBool,
+    ) -> Result<VideoWindows, Problems> {
+        let mark = store.mark();
+        let stream: Arc<str> = video.path.to_string_lossy().into();
+        let geometry = self.extraction.geometry;
+        let mut embedder = self.encoder.take().map(|encoder| {
+            Windower::new(stream.clone(), geometry, FrameFeatures::Embeddings(encoder), false)
+        });
+        let result = self.decode(video, video_id, stream, embedder.as_mut(), store, stop);
+        if let Some(FrameFeatures::Embeddings(encoder)) = embedder.map(Windower::into_features) {
+            self.encoder = Some(encoder);
+        }
+        if result.is_err() {
+            store
+                .rewind(mark)
+                .map_err(|e| Problems::one(Place::File(store.path().to_owned()), e.to_string()))?;
+        }
+        result
     }
-    if let Some(window) = windower.finish() {
-        cut.window(&window, store);
+
+    fn decode(
+        &self,
+        video: &LabelledVideo,
+        video_id: usize,
+        stream: Arc<str>,
+        mut embedder: Option<&mut Windower>,
+        store: &mut WindowStore,
+        stop: &AtomicBool,
+    ) -> Result<VideoWindows, Problems> {
+        let fail = |message: String| Problems::one(video.place.clone(), message);
+        let location = location_of(&video.path.to_string_lossy());
+        let options = self.extraction.options.clone();
+        let format = options.format;
+        let source = VideoSource::new(location, options).map_err(|e| fail(e.to_string()))?;
+        let identity = Preprocessor::new(
+            &PreprocessSettings {
+                scale: 1.0,
+                mean: [0.0; 3],
+                std: [1.0; 3],
+                channel_order: ChannelOrder::Rgb,
+            },
+            format.width as usize,
+            format.height as usize,
+        );
+        let features = FrameFeatures::Pixels { preprocessor: Arc::new(identity), layout: TensorLayout::Thwc };
+        let mut windower = Windower::new(stream, self.extraction.geometry, features, false);
+        let mut cut = Cut {
+            video_id,
+            labels_at: FrameLabels::new(&video.labelling, self.id_of),
+            frame_middles: Vec::new(),
+            got: VideoWindows { per_label: vec![0; self.label_count], ..Default::default() },
+            last_duration_s: 0.0,
+            write_error: None,
+        };
+        let mut encode_error = None;
+        let summary = source
+            .run(stop, |frame| {
+                cut.frame(frame);
+                if encode_error.is_some() {
+                    return; // the video fails: the rings are no longer in step
+                }
+                let embedded = match embedder.as_deref_mut().map(|e| e.push(frame)) {
+                    Some(Err(failure)) => {
+                        encode_error.get_or_insert(format!(
+                            "frame {}: {}",
+                            cut.got.frames - 1,
+                            failure.error
+                        ));
+                        return;
+                    }
+                    Some(Ok(window)) => window,
+                    None => None,
+                };
+                // Pixels convert without fail: only an encoder can refuse a frame.
+                if let Ok(Some(window)) = windower.push(frame) {
+                    cut.window(&window, embedded.as_ref(), store);
+                }
+            })
+            .map_err(|e| fail(e.to_string()))?;
+        if summary.stopped {
+            return Err(fail("stopped before its end".into()));
+        }
+        if let Some(e) = encode_error {
+            return Err(fail(format!("the frame encoder failed on {e}")));
+        }
+        if let Some(window) = windower.finish() {
+            let embedded = embedder.and_then(Windower::finish);
+            cut.window(&window, embedded.as_ref(), store);
+        }
+        if let Some(e) = cut.write_error {
+            return Err(fail(format!("writing its windows: {e}")));
+        }
+        let got = cut.got;
+        check_segments_inside(video, got.end_s, cut.last_duration_s)?;
+        Ok(got)
     }
-    if let Some(e) = cut.write_error {
-        return Err(fail(format!("writing its windows: {e}")));
-    }
-    let got = cut.got;
-    check_segments_inside(video, got.end_s, cut.last_duration_s)?;
-    Ok(got)
 }

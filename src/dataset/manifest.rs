@@ -17,6 +17,9 @@ pub struct Manifest {
     /// The pipeline file whose source and window settings cut the windows.
     pub pipeline: String,
     pub windows: WindowsFile,
+    /// The frame encoder's embeddings of every window, when the dataset was cut with one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub embeddings: Option<EmbeddingsFile>,
     pub window: WindowSettings,
     pub frames: FrameSettings,
     /// The pipeline's model preprocessing, which training must apply to the stored bytes.
@@ -39,6 +42,17 @@ pub struct WindowsFile {
     /// `[N, T, H, W, 3]`.
     pub shape: [u64; 5],
     pub layout: &'static str,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct EmbeddingsFile {
+    pub file: &'static str,
+    pub dtype: &'static str,
+    /// `[N, T, D]`, window by window in `windows.npy`'s order.
+    pub shape: [u64; 3],
+    pub layout: &'static str,
+    /// The encoder's ONNX file, as given (fed the pipeline's preprocessing of each frame).
+    pub encoder: String,
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -7,7 +7,11 @@
 //! mode, frame step, window length and stride, tail policy). The output folder holds
 //! `windows.npy` (uint8 `[N,T,H,W,3]`, RGB as decoded, before the model's scale/mean/std),
 //! `index.csv` (one row per window: video, frames, times, label, split), `labels.txt` and
-//! `dataset.json` (the settings, the label set, the split per label and side).
+//! `dataset.json` (the settings, the label set, the split per label and side). Given a frame
+//! encoder (the pipeline's own, or any ONNX `[N,H,W,3]→[N,D]` backbone), it also holds
+//! `embeddings.npy` (float32 `[N,T,D]`): what that encoder gives for every frame of every
+//! window, computed by the same ring and session code a two-stage pipeline serves with, so a
+//! temporal head trained on them sees at serving time exactly what it was trained on.
 //!
 //! Bad data never leaves half a dataset: everything is written into a hidden folder beside the
 //! output and moved into place at the end ([`crate::staging`]), and every problem found is
@@ -26,7 +30,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 
-pub use extract::{Extraction, VideoWindows};
+pub use extract::{Extraction, Extractor, VideoWindows};
 pub use labelled::{LabelledVideo, Labelling, VIDEO_EXTENSIONS, read_labelled};
 pub use manifest::{FORMAT, Manifest};
 pub use problem::{Place, Problem, Problems};
@@ -34,7 +38,9 @@ pub use segments::{SEGMENT_HEADER, Segment};
 pub use split::{Split, split_by_video};
 pub use truth::{FrameLabels, check_segments_inside};
 
-use manifest::{FrameSettings, PreprocessSettings, SkippedVideo, VideoEntry, WindowSettings, WindowsFile};
+use manifest::{
+    EmbeddingsFile, FrameSettings, PreprocessSettings, SkippedVideo, VideoEntry, WindowSettings, WindowsFile,
+};
 use store::WindowStore;
 
 use crate::staging::{OutputError, Staging};
@@ -93,6 +99,13 @@ impl DatasetSource {
     }
 }
 
+/// The frame encoder whose embeddings a dataset keeps beside its windows.
+pub struct DatasetEncoder {
+    /// Its ONNX file, recorded in the manifest so that training deploys the very same encoder.
+    pub path: PathBuf,
+    pub encoder: Box<dyn crate::window::FrameEncoder>,
+}
+
 /// A written dataset.
 #[derive(Debug, Clone)]
 pub struct Dataset {
@@ -104,6 +117,7 @@ pub struct Dataset {
 pub fn build(
     source: &DatasetSource,
     settings: &DatasetSettings,
+    encoder: Option<DatasetEncoder>,
     stop: &AtomicBool,
 ) -> Result<Dataset, DatasetError> {
     if !(settings.val_fraction > 0.0 && settings.val_fraction < 1.0) {
@@ -120,8 +134,13 @@ pub fn build(
     let g = source.extraction.geometry;
     let f = source.extraction.options.format;
     let shape = [g.length as u64, u64::from(f.height), u64::from(f.width), 3];
-    let mut store = WindowStore::create(staging.path(), shape).map_err(|e| staging.error(e))?;
+    let (encoder_path, encoder) = encoder.map(|e| (e.path, e.encoder)).unzip();
+    let embedding_shape = encoder.as_ref().map(|e| [shape[0], e.dim() as u64]);
+    let mut store =
+        WindowStore::create(staging.path(), shape, embedding_shape).map_err(|e| staging.error(e))?;
     let id_of = |label: &str| labels.iter().position(|l| l == label).expect("labels were collected") as u16;
+    let mut extractor =
+        Extractor { extraction: &source.extraction, id_of: &id_of, label_count: labels.len(), encoder };
     let mut problems = Problems::default();
     let mut extracted: Vec<(usize, VideoWindows)> = Vec::new();
     let mut skipped = Vec::new();
@@ -130,7 +149,7 @@ pub fn build(
             return Err(DatasetError::Stopped);
         }
         let id = extracted.len();
-        match extract::extract_video(video, id, &source.extraction, &id_of, labels.len(), &mut store, stop) {
+        match extractor.extract(video, id, &mut store, stop) {
             Ok(got) => {
                 tracing::info!(video = %video.path.display(), frames = got.frames,
                     windows = got.per_label.iter().sum::<u64>(), unlabelled = got.unlabelled,
@@ -168,6 +187,13 @@ pub fn build(
             shape: [windows, shape[0], shape[1], shape[2], shape[3]],
             layout: "NTHWC, RGB bytes as decoded; the model's scale/mean/std/channel order are not applied",
         },
+        embeddings: embedding_shape.zip(encoder_path).map(|([t, d], path)| EmbeddingsFile {
+            file: "embeddings.npy",
+            dtype: "float32",
+            shape: [windows, t, d],
+            layout: "NTD: the encoder's output for each frame of each window, oldest first, as a two-stage pipeline feeds its head",
+            encoder: path.display().to_string(),
+        }),
         window: WindowSettings { length: g.length, stride: g.stride, frame_step: g.frame_step, tail: g.tail },
         frames: FrameSettings { width: f.width, height: f.height, resize: f.resize },
         preprocess: PreprocessSettings {

@@ -1,9 +1,10 @@
 //! Where extracted windows go: raw bytes appended as they are cut (so memory stays flat however
 //! long the videos), turned at the end into `windows.npy` (uint8 `[N,T,H,W,3]`, which numpy
-//! memory-maps) and `index.csv`, one row per window.
+//! memory-maps) and `index.csv`, one row per window; with an encoder, also `embeddings.npy`
+//! (float32 `[N,T,D]`, the encoder's output for every frame of every window).
 //!
-//! A video that fails halfway is rewound: its windows are cut off the raw file and the index, so
-//! a skipped video leaves nothing behind.
+//! A video that fails halfway is rewound: its windows are cut off the raw files and the index,
+//! so a skipped video leaves nothing behind.
 
 use std::fs::File;
 use std::io::{BufWriter, Seek, SeekFrom, Write};
@@ -29,16 +30,63 @@ pub struct IndexRow {
 #[derive(Debug, Clone, Copy)]
 pub struct Mark {
     rows: usize,
-    bytes: u64,
+}
+
+/// One array of fixed-size items, appended to a raw file and finished as a `.npy`.
+struct RawColumn {
+    path: PathBuf,
+    file: BufWriter<File>,
+    /// Shape of one item (a window).
+    item_shape: Vec<u64>,
+    /// Bytes of one item.
+    item_bytes: u64,
+    bytes: Vec<u8>,
+}
+
+impl RawColumn {
+    fn create(path: PathBuf, item_shape: Vec<u64>, value_bytes: u64) -> std::io::Result<Self> {
+        let file = BufWriter::with_capacity(1 << 20, File::create(&path)?);
+        let item_bytes = item_shape.iter().product::<u64>() * value_bytes;
+        Ok(Self { path, file, item_shape, item_bytes, bytes: Vec::new() })
+    }
+
+    fn write(&mut self, bytes: impl Iterator<Item = u8>) -> std::io::Result<()> {
+        self.bytes.clear();
+        self.bytes.extend(bytes);
+        debug_assert_eq!(self.bytes.len() as u64, self.item_bytes);
+        self.file.write_all(&self.bytes)
+    }
+
+    fn rewind(&mut self, items: usize) -> std::io::Result<()> {
+        self.file.flush()?;
+        let len = items as u64 * self.item_bytes;
+        let file = self.file.get_mut();
+        file.set_len(len)?;
+        file.seek(SeekFrom::Start(len))?;
+        Ok(())
+    }
+
+    /// Writes `items` items as `dir/name` (dtype of `T`, little-endian) and removes the raw file.
+    fn finish<T: npyz::AutoSerialize>(mut self, dir: &Path, name: &str, items: u64) -> std::io::Result<()> {
+        self.file.flush()?;
+        let mut shape = vec![items];
+        shape.extend(&self.item_shape);
+        let mut npy = File::create(dir.join(name))?;
+        npyz::WriteOptions::<T>::new().default_dtype().shape(&shape).writer(&mut npy).write_header_only()?;
+        let mut raw = File::open(&self.path)?;
+        std::io::copy(&mut raw, &mut npy)?;
+        npy.sync_all()?;
+        drop(raw);
+        std::fs::remove_file(&self.path)
+    }
 }
 
 /// The windows written so far.
 pub struct WindowStore {
-    raw_path: PathBuf,
-    raw: BufWriter<File>,
-    /// `[T,H,W,3]` of every window.
-    window_shape: [u64; 4],
-    bytes: Vec<u8>,
+    /// Every window's bytes, `[T,H,W,3]`.
+    pixels: RawColumn,
+    /// Every window's embeddings, `[T,D]` float32, when an encoder runs.
+    embeddings: Option<RawColumn>,
     rows: Vec<IndexRow>,
 }
 
@@ -55,16 +103,23 @@ struct CsvRow<'a> {
 }
 
 impl WindowStore {
-    /// Starts an empty store in `dir` for windows of `[T,H,W,3]` bytes.
-    pub fn create(dir: &Path, window_shape: [u64; 4]) -> std::io::Result<Self> {
-        let raw_path = dir.join("windows.raw");
-        let raw = BufWriter::with_capacity(1 << 20, File::create(&raw_path)?);
-        Ok(Self { raw_path, raw, window_shape, bytes: Vec::new(), rows: Vec::new() })
+    /// Starts an empty store in `dir` for windows of `[T,H,W,3]` bytes and, with
+    /// `embedding_shape` `[T,D]`, their embeddings.
+    pub fn create(
+        dir: &Path,
+        window_shape: [u64; 4],
+        embedding_shape: Option<[u64; 2]>,
+    ) -> std::io::Result<Self> {
+        let pixels = RawColumn::create(dir.join("windows.raw"), window_shape.to_vec(), 1)?;
+        let embeddings = embedding_shape
+            .map(|shape| RawColumn::create(dir.join("embeddings.raw"), shape.to_vec(), 4))
+            .transpose()?;
+        Ok(Self { pixels, embeddings, rows: Vec::new() })
     }
 
-    /// The raw file being written.
+    /// The raw file of the windows being written.
     pub fn path(&self) -> &Path {
-        &self.raw_path
+        &self.pixels.path
     }
 
     pub fn rows(&self) -> &[IndexRow] {
@@ -72,52 +127,54 @@ impl WindowStore {
     }
 
     pub fn mark(&self) -> Mark {
-        Mark { rows: self.rows.len(), bytes: self.rows.len() as u64 * self.window_bytes() }
+        Mark { rows: self.rows.len() }
     }
 
-    fn window_bytes(&self) -> u64 {
-        self.window_shape.iter().product()
-    }
-
-    /// Appends a window whose values are bytes held as f32 (the identity preprocessor's).
-    pub fn append(&mut self, values: &[f32], row: IndexRow) -> std::io::Result<()> {
-        debug_assert_eq!(values.len() as u64, self.window_bytes());
-        self.bytes.clear();
-        self.bytes.extend(values.iter().map(|&v| v as u8));
-        self.raw.write_all(&self.bytes)?;
+    /// Appends a window whose values are bytes held as f32 (the identity preprocessor's), with
+    /// its embeddings when the store keeps them.
+    pub fn append(
+        &mut self,
+        values: &[f32],
+        embeddings: Option<&[f32]>,
+        row: IndexRow,
+    ) -> std::io::Result<()> {
+        self.pixels.write(values.iter().map(|&v| v as u8))?;
+        if let Some(column) = &mut self.embeddings {
+            let values = embeddings.expect("a store with embeddings is given them with every window");
+            if let Err(e) = column.write(values.iter().flat_map(|v| v.to_le_bytes())) {
+                self.pixels.rewind(self.rows.len())?;
+                return Err(e);
+            }
+        }
         self.rows.push(row);
         Ok(())
     }
 
     /// Forgets everything written after `mark`.
     pub fn rewind(&mut self, mark: Mark) -> std::io::Result<()> {
-        self.raw.flush()?;
-        let file = self.raw.get_mut();
-        file.set_len(mark.bytes)?;
-        file.seek(SeekFrom::Start(mark.bytes))?;
+        self.pixels.rewind(mark.rows)?;
+        if let Some(column) = &mut self.embeddings {
+            column.rewind(mark.rows)?;
+        }
         self.rows.truncate(mark.rows);
         Ok(())
     }
 
-    /// Writes `windows.npy` and `index.csv` into `dir` and removes the raw file. `videos[v]`
-    /// names video `v`, `splits[v]` is its side, `labels[l]` names label id `l`.
+    /// Writes `windows.npy` (and `embeddings.npy`) and `index.csv` into `dir` and removes the
+    /// raw files. `videos[v]` names video `v`, `splits[v]` is its side, `labels[l]` names label
+    /// id `l`.
     pub fn finish(
-        mut self,
+        self,
         dir: &Path,
         videos: &[String],
         splits: &[Split],
         labels: &[String],
     ) -> std::io::Result<()> {
-        self.raw.flush()?;
-        let mut shape = vec![self.rows.len() as u64];
-        shape.extend(self.window_shape);
-        let mut npy = File::create(dir.join("windows.npy"))?;
-        npyz::WriteOptions::<u8>::new().default_dtype().shape(&shape).writer(&mut npy).write_header_only()?;
-        let mut raw = File::open(&self.raw_path)?;
-        std::io::copy(&mut raw, &mut npy)?;
-        npy.sync_all()?;
-        drop(raw);
-        std::fs::remove_file(&self.raw_path)?;
+        let n = self.rows.len() as u64;
+        self.pixels.finish::<u8>(dir, "windows.npy", n)?;
+        if let Some(column) = self.embeddings {
+            column.finish::<f32>(dir, "embeddings.npy", n)?;
+        }
         let mut index = csv::Writer::from_path(dir.join("index.csv"))?;
         for (window, row) in self.rows.iter().enumerate() {
             index.serialize(CsvRow {
@@ -146,12 +203,12 @@ mod tests {
     #[test]
     fn a_rewound_video_leaves_nothing_and_the_npy_has_the_window_shape() {
         let dir = tempfile::tempdir().unwrap();
-        let mut store = WindowStore::create(dir.path(), [2, 1, 1, 3]).unwrap();
-        store.append(&[1.0, 2.0, 3.0, 4.0, 5.0, 6.0], row(0, 0)).unwrap();
+        let mut store = WindowStore::create(dir.path(), [2, 1, 1, 3], None).unwrap();
+        store.append(&[1.0, 2.0, 3.0, 4.0, 5.0, 6.0], None, row(0, 0)).unwrap();
         let mark = store.mark();
-        store.append(&[9.0; 6], row(1, 1)).unwrap();
+        store.append(&[9.0; 6], None, row(1, 1)).unwrap();
         store.rewind(mark).unwrap();
-        store.append(&[255.0, 0.0, 7.0, 8.0, 9.0, 10.0], row(2, 1)).unwrap();
+        store.append(&[255.0, 0.0, 7.0, 8.0, 9.0, 10.0], None, row(2, 1)).unwrap();
         let videos = ["a.mp4".to_owned(), "b.mp4".into(), "c.mp4".into()];
         store
             .finish(dir.path(), &videos, &[Split::Train, Split::Val, Split::Val], &["x".into(), "y".into()])
@@ -168,5 +225,30 @@ mod tests {
             "window,video,first_frame,last_frame,start_s,end_s,label,split\n\
              0,a.mp4,0,1,0.0,0.08,x,train\n1,c.mp4,0,1,0.0,0.08,y,val\n"
         );
+    }
+
+    #[test]
+    fn embeddings_rewind_with_their_windows_and_finish_as_little_endian_float32() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = WindowStore::create(dir.path(), [1, 1, 1, 3], Some([1, 2])).unwrap();
+        store.append(&[1.0, 2.0, 3.0], Some(&[0.5, -1.25]), row(0, 0)).unwrap();
+        let mark = store.mark();
+        store.append(&[4.0, 5.0, 6.0], Some(&[9.0, 9.0]), row(1, 0)).unwrap();
+        store.rewind(mark).unwrap();
+        store.append(&[7.0, 8.0, 9.0], Some(&[f32::MIN_POSITIVE, 3.0e7]), row(2, 1)).unwrap();
+        let videos = ["a.mp4".to_owned(), "b.mp4".into(), "c.mp4".into()];
+        store
+            .finish(dir.path(), &videos, &[Split::Train, Split::Val, Split::Val], &["x".into(), "y".into()])
+            .unwrap();
+        assert!(!dir.path().join("embeddings.raw").exists());
+        let bytes = std::fs::read(dir.path().join("embeddings.npy")).unwrap();
+        let npy = npyz::NpyFile::new(&bytes[..]).unwrap();
+        assert_eq!(npy.shape(), &[2, 1, 2]);
+        assert_eq!(npy.dtype().descr(), "'<f4'");
+        let values: Vec<f32> = npy.into_vec().unwrap();
+        assert_eq!(values, vec![0.5, -1.25, f32::MIN_POSITIVE, 3.0e7]);
+        let pixels = std::fs::read(dir.path().join("windows.npy")).unwrap();
+        let values: Vec<u8> = npyz::NpyFile::new(&pixels[..]).unwrap().into_vec().unwrap();
+        assert_eq!(values, vec![1, 2, 3, 7, 8, 9]);
     }
 }

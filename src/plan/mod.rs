@@ -157,6 +157,36 @@ impl Plan {
         Ok(Some(OnnxEncoder::new(session, encoder, self.preprocessor.clone(), format.height, format.width)))
     }
 
+    /// A session of another ONNX frame encoder (`[N,H,W,3]` or `[N,3,H,W]` → `[N,D]`, such as
+    /// a user's pretrained backbone), fed this pipeline's frames and preprocessing as its own
+    /// encoder would be. Refused, naming the file, when it is no frame encoder or takes frames of
+    /// another size than the pipeline decodes.
+    pub fn other_frame_encoder(&self, path: &Path) -> Result<OnnxEncoder, Error> {
+        let inference = &self.inference;
+        let env = runtime::environment(inference.onnxruntime.as_deref())?;
+        let session = runtime::open_session(&env, path, inference.encoder_threads, inference.spin)?;
+        let info = EncoderInfo::from_session(path, &session, None)?;
+        let format = self.frame_format;
+        let fits = |fixed: Option<usize>, decoded: u32| fixed.is_none_or(|n| n == decoded as usize);
+        if !(fits(info.height, format.height) && fits(info.width, format.width)) {
+            return Err(ModelError::Unsupported {
+                path: path.to_owned(),
+                reason: format!(
+                    "the encoder takes frames of {}×{} (input {}) but pipeline {} decodes {}×{} \
+                     (`model.width` × `model.height`)",
+                    info.width.map_or("any".into(), |w| w.to_string()),
+                    info.height.map_or("any".into(), |h| h.to_string()),
+                    info.input.shape_text(),
+                    self.file().display(),
+                    format.width,
+                    format.height
+                ),
+            }
+            .into());
+        }
+        Ok(OnnxEncoder::new(session, &info, self.preprocessor.clone(), format.height, format.width))
+    }
+
     fn from_parts(config: PipelineConfig, model: ModelInfo, labels: Vec<String>) -> Result<Self, Error> {
         let config_error = |message: String| config.error(message);
         if let Some(classes) = model.classes

@@ -71,6 +71,12 @@ impl Windower {
         self
     }
 
+    /// Gives back what the ring converted frames with (an encoder session outlives the ring
+    /// of one video when `actiond dataset` cuts many).
+    pub fn into_features(self) -> FrameFeatures {
+        self.features
+    }
+
     /// Whether the stream is live (its windows carry arrival times).
     pub fn is_live(&self) -> bool {
         self.wall_clock

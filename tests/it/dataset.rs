@@ -23,21 +23,22 @@ fn demo_pipeline(dir: &Path) -> PathBuf {
     write_pipeline(dir, "demo.toml", &text)
 }
 
-fn dataset(pipeline: &Path, args: &[&str]) -> Output {
+pub(super) fn dataset(pipeline: &Path, args: &[&str]) -> Output {
     let mut all = vec!["dataset", pipeline.to_str().unwrap()];
     all.extend(args);
     actiond(&all)
 }
 
-struct Row {
-    video: String,
-    first_frame: u64,
-    last_frame: u64,
-    label: String,
-    split: String,
+/// One row of a dataset's index.csv.
+pub(super) struct Row {
+    pub(super) video: String,
+    pub(super) first_frame: u64,
+    pub(super) last_frame: u64,
+    pub(super) label: String,
+    pub(super) split: String,
 }
 
-fn index(dir: &Path) -> Vec<Row> {
+pub(super) fn index(dir: &Path) -> Vec<Row> {
     let mut reader = csv::Reader::from_path(dir.join("index.csv")).unwrap();
     let header: Vec<String> = reader.headers().unwrap().iter().map(str::to_owned).collect();
     assert_eq!(
@@ -61,7 +62,7 @@ fn index(dir: &Path) -> Vec<Row> {
         .collect()
 }
 
-fn npy_shape(path: &Path) -> Vec<u64> {
+pub(super) fn npy_shape(path: &Path) -> Vec<u64> {
     let file = std::io::BufReader::new(std::fs::File::open(path).unwrap());
     npyz::NpyFile::new(file).unwrap().shape().to_vec()
 }

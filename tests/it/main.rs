@@ -11,6 +11,7 @@ mod cli;
 mod dataset;
 mod docs;
 mod e2e_timeline;
+mod embeddings;
 mod evaluate;
 mod events;
 mod export_contract;
