@@ -1,8 +1,10 @@
 //! The library's top-level error: which stage failed, and the process exit code for it.
+//!
+//! It sits above the stages and below the training workflows (`dataset`, `evaluate`), which
+//! start pipelines and so fail with it too: their own errors wrap this one and say their exit
+//! code through [`ExitStatus`], instead of being listed here (which would make a circle).
 
 use crate::config::ConfigError;
-use crate::dataset::DatasetError;
-use crate::evaluate::EvaluateError;
 use crate::model::ModelError;
 use crate::source::SourceError;
 
@@ -15,10 +17,6 @@ pub enum Error {
     Model(#[from] ModelError),
     #[error(transparent)]
     Source(#[from] SourceError),
-    #[error(transparent)]
-    Dataset(#[from] DatasetError),
-    #[error(transparent)]
-    Evaluate(#[from] EvaluateError),
     #[error("{0}")]
     Runtime(String),
 }
@@ -39,16 +37,17 @@ pub mod exit_code {
     pub const DATA: u8 = 5;
 }
 
-impl Error {
-    pub fn exit_code(&self) -> u8 {
+/// An error that knows which exit code of the `actiond` binary it stands for.
+pub trait ExitStatus {
+    fn exit_code(&self) -> u8;
+}
+
+impl ExitStatus for Error {
+    fn exit_code(&self) -> u8 {
         match self {
             Error::Config(_) => exit_code::CONFIG,
             Error::Model(_) => exit_code::MODEL,
-            Error::Dataset(DatasetError::Data { .. } | DatasetError::Settings(_)) => exit_code::DATA,
-            Error::Evaluate(EvaluateError::Data { .. } | EvaluateError::Settings(_)) => exit_code::DATA,
-            Error::Source(_) | Error::Dataset(_) | Error::Evaluate(_) | Error::Runtime(_) => {
-                exit_code::RUNTIME
-            }
+            Error::Source(_) | Error::Runtime(_) => exit_code::RUNTIME,
         }
     }
 }

@@ -8,8 +8,10 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+use actiond::dataset::DatasetError;
 use actiond::dataset::DatasetSettings;
-use actiond::error::{Error, exit_code};
+use actiond::error::{Error, ExitStatus, exit_code};
+use actiond::evaluate::EvaluateError;
 use actiond::evaluate::EvaluateSettings;
 use commands::tools::{Ceiling, SynthArgs};
 use commands::training::{Embeddings, EvaluateOutput};
@@ -167,9 +169,20 @@ fn main() -> ExitCode {
     match result {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
-            let code = e.downcast_ref::<Error>().map_or(exit_code::RUNTIME, Error::exit_code);
+            let code = exit_code_of(&e);
             eprintln!("actiond: error: {e:#}");
             ExitCode::from(code)
         }
     }
+}
+
+/// The exit code an error stands for (README, "Commands"); anything the library did not type is
+/// a runtime failure.
+fn exit_code_of(e: &anyhow::Error) -> u8 {
+    let typed: Option<&dyn ExitStatus> = e
+        .downcast_ref::<Error>()
+        .map(|e| e as &dyn ExitStatus)
+        .or_else(|| e.downcast_ref::<DatasetError>().map(|e| e as &dyn ExitStatus))
+        .or_else(|| e.downcast_ref::<EvaluateError>().map(|e| e as &dyn ExitStatus));
+    typed.map_or(exit_code::RUNTIME, ExitStatus::exit_code)
 }

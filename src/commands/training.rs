@@ -62,7 +62,7 @@ pub fn dataset(pipeline: &Path, settings: &DatasetSettings, embeddings: &Embeddi
     };
     let source = DatasetSource::from_plan(&plan);
     let stop = stop_flag()?;
-    let dataset = actiond::dataset::build(&source, settings, encoder, &stop).map_err(Error::from)?;
+    let dataset = actiond::dataset::build(&source, settings, encoder, &stop)?;
     let m = &dataset.manifest;
     println!(
         "{}: {} windows of {}×{}×{}×3 from {} videos, {} labels (seed {}, {:.0} % of each label's videos for validation)\n",
@@ -98,7 +98,7 @@ pub fn evaluate(settings: &EvaluateSettings, output: &EvaluateOutput) -> anyhow:
     let stop = stop_flag()?;
     let evaluation = actiond::evaluate::evaluate(settings, &stop)?;
     if let Some(out) = &settings.out {
-        actiond::evaluate::write_reports(&evaluation, out, settings.force).map_err(Error::from)?;
+        actiond::evaluate::write_reports(&evaluation, out, settings.force)?;
         eprintln!("actiond: wrote {}/{{report.md,report.html,evaluation.json}}", out.display());
     }
     if output.json {

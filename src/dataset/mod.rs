@@ -60,6 +60,16 @@ pub enum DatasetError {
     Source(#[from] crate::source::SourceError),
 }
 
+impl crate::error::ExitStatus for DatasetError {
+    fn exit_code(&self) -> u8 {
+        use crate::error::exit_code;
+        match self {
+            DatasetError::Data { .. } | DatasetError::Settings(_) => exit_code::DATA,
+            DatasetError::Output(_) | DatasetError::Stopped | DatasetError::Source(_) => exit_code::RUNTIME,
+        }
+    }
+}
+
 /// What to extract and where to.
 #[derive(Debug, Clone)]
 pub struct DatasetSettings {

@@ -27,7 +27,7 @@ pub use score::{ClassScore, Confusion, Scores};
 
 use crate::config::{ModelFiles, PipelineConfig};
 use crate::dataset::Problems;
-use crate::error::Error;
+use crate::error::{Error, ExitStatus, exit_code};
 use crate::plan::Plan;
 use crate::staging::{OutputError, Staging};
 use truth::Truth;
@@ -45,6 +45,21 @@ pub enum EvaluateError {
     Stopped,
     #[error(transparent)]
     Output(#[from] OutputError),
+    /// A head's pipeline or model cannot be used.
+    #[error(transparent)]
+    Pipeline(#[from] Error),
+}
+
+impl ExitStatus for EvaluateError {
+    fn exit_code(&self) -> u8 {
+        match self {
+            EvaluateError::Data { .. } | EvaluateError::Settings(_) => exit_code::DATA,
+            EvaluateError::Pipeline(e) => e.exit_code(),
+            EvaluateError::Run { .. } | EvaluateError::Stopped | EvaluateError::Output(_) => {
+                exit_code::RUNTIME
+            }
+        }
+    }
 }
 
 /// What to compare, on what.
@@ -72,15 +87,15 @@ struct Head {
 }
 
 /// Runs every head on the truth and scores it.
-pub fn evaluate(settings: &EvaluateSettings, stop: &AtomicBool) -> Result<Evaluation, Error> {
+pub fn evaluate(settings: &EvaluateSettings, stop: &AtomicBool) -> Result<Evaluation, EvaluateError> {
     if let Some(out) = &settings.out {
-        crate::staging::check_free(out, settings.force).map_err(EvaluateError::from)?;
+        crate::staging::check_free(out, settings.force)?;
     }
     if settings.pipelines.is_empty() {
-        return Err(EvaluateError::Settings("give at least one pipeline file".into()).into());
+        return Err(EvaluateError::Settings("give at least one pipeline file".into()));
     }
     if settings.videos_per_run == 0 {
-        return Err(EvaluateError::Settings("videos per run must be at least 1".into()).into());
+        return Err(EvaluateError::Settings("videos per run must be at least 1".into()));
     }
     let heads = load_heads(&settings.pipelines)?;
     let truth = Truth::read(&settings.truth, settings.gap_label.as_deref())?;
@@ -92,14 +107,15 @@ pub fn evaluate(settings: &EvaluateSettings, stop: &AtomicBool) -> Result<Evalua
         let runs = run_head(head, &truth, settings.videos_per_run, scratch.path(), stop)?;
         let scored = truth.score(head, &runs)?;
         if scored.scores.windows == 0 {
-            return Err(EvaluateError::Data { problems: Problems::one(
-                crate::dataset::Place::Data,
-                format!(
-                    "no window of {} lies inside one labelled stretch: the truth's segments are shorter than its windows ({} frames)",
-                    head.name, head.plan.geometry.length
+            return Err(EvaluateError::Data {
+                problems: Problems::one(
+                    crate::dataset::Place::Data,
+                    format!(
+                        "no window of {} lies inside one labelled stretch: the truth's segments are shorter than its windows ({} frames)",
+                        head.name, head.plan.geometry.length
+                    ),
                 ),
-            ) }
-            .into());
+            });
         }
         let model = model_facts(&head.config)?;
         let g = head.plan.geometry;
@@ -150,10 +166,10 @@ pub fn markdown_report(evaluation: &Evaluation) -> String {
     markdown::report(evaluation)
 }
 
-fn load_heads(pipelines: &[PathBuf]) -> Result<Vec<Head>, Error> {
+fn load_heads(pipelines: &[PathBuf]) -> Result<Vec<Head>, EvaluateError> {
     let mut heads: Vec<Head> = Vec::new();
     for path in pipelines {
-        let config = PipelineConfig::load(path)?;
+        let config = PipelineConfig::load(path).map_err(Error::from)?;
         let (plan, _session) = Plan::prepare(config.clone())?;
         let name = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
         if let Some(other) = heads.iter().find(|h| h.name == name) {
@@ -161,8 +177,7 @@ fn load_heads(pipelines: &[PathBuf]) -> Result<Vec<Head>, Error> {
                 "{} and {} would both be reported as `{name}`: give the pipeline files different names",
                 other.config.file.display(),
                 path.display()
-            ))
-            .into());
+            )));
         }
         heads.push(Head { name, config, plan });
     }
