@@ -278,7 +278,22 @@ fn bad_truth_is_named_and_nothing_is_written() {
     std::fs::create_dir_all(dir.path().join("empty")).unwrap();
     check(&dir.path().join("empty"), "empty");
 
+    // A head that cannot be used keeps its own exit code (3 for the file, 4 for the model), not
+    // evaluate's: pins the exit codes across the split of the workflow errors from error::Error.
     let broken = write_pipeline(dir.path(), "broken.toml", "[model]\npath = \"nope.onnx\"\n");
     let run = evaluate(&[broken.to_str().unwrap(), "--truth", junk.to_str().unwrap()]);
     assert_clean_failure(&run, "broken.toml");
+    assert_eq!(run.status.code(), Some(3), "{}", stderr(&run));
+    let labels = root().join("models/labels.txt");
+    let no_model = write_pipeline(
+        dir.path(),
+        "no_model.toml",
+        &format!(
+            "[model]\npath = \"nope.onnx\"\nlabels = \"{}\"\n\n[[streams]]\nid = \"a\"\nuri = \"a.mp4\"\n",
+            labels.display()
+        ),
+    );
+    let run = evaluate(&[no_model.to_str().unwrap(), "--truth", junk.to_str().unwrap()]);
+    assert_clean_failure(&run, "nope.onnx");
+    assert_eq!(run.status.code(), Some(4), "{}", stderr(&run));
 }
