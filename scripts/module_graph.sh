@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Prints the crate's module graph: one line per top-level module of src/ with the modules its
-# code names as `crate::<module>` (imports and paths alike), then any pair that names each other.
+# code names as `crate::<module>` (imports and paths alike), then any circle among them.
 # Usage: scripts/module_graph.sh [SRC_DIR]   (default: src)
 set -euo pipefail
 SRC="${1:-src}"
@@ -12,14 +12,8 @@ for entry in "$SRC"/*; do
     deps[$name]="$used"
     printf '%-10s -> %s\n' "$name" "${used:-(nothing)}"
 done
-echo "mutual:"
-found=0
-for a in "${!deps[@]}"; do
-    for b in ${deps[$a]}; do
-        if [[ " ${deps[$b]:-} " == *" $a "* && "$a" < "$b" ]]; then
-            echo "  $a <-> $b"
-            found=1
-        fi
-    done
-done
-[[ $found == 1 ]] || echo "  none"
+# Any circle, of any length: tsort (coreutils) orders the arrows and names a loop's modules.
+echo "cycles:"
+loops="$(for a in "${!deps[@]}"; do for b in ${deps[$a]}; do echo "$a $b"; done; done | tsort 2>&1 >/dev/null \
+  | sed -n 's/^tsort: -: input contains a loop:$/loop:/p; s/^tsort: \([a-z_]*\)$/  \1/p' || true)"
+echo "${loops:-  none}"

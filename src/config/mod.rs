@@ -29,7 +29,7 @@ pub use inference::InferenceConfig;
 pub use model::{ChannelOrder, LayoutChoice, ModelConfig, ModelFiles, OutputKind};
 pub use output::OutputConfig;
 pub use service::ServiceConfig;
-pub use source::{ResizeMode, SourceConfig};
+pub use source::{DecoderChoice, ResizeMode, SourceConfig};
 pub use stream::{ReconnectConfig, RtspConfig, RtspTransport, StreamConfig};
 pub use uri::uri_scheme;
 pub use window::{TailPolicy, WindowConfig};
@@ -142,6 +142,7 @@ impl PipelineConfig {
         self.output.check()?;
         self.events.check()?;
         self.service.check()?;
+        self.source.check()?;
         for sink in &self.sinks {
             sink.check().map_err(|e| format!("`sinks` ({}): {e}", sink.name()))?;
         }

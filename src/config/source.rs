@@ -26,6 +26,54 @@ pub struct SourceConfig {
     /// decode one stream faster when nothing else needs the cores.
     #[serde(default = "default_decoder_threads")]
     pub decoder_threads: u32,
+    /// Which video decoder GStreamer plugs: `"auto"`, `"software"` or an element's name.
+    #[serde(default)]
+    pub decoder: DecoderChoice,
+}
+
+/// `source.decoder`: which video decoder decodes every stream.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize, Serialize)]
+#[serde(from = "String", into = "String")]
+pub enum DecoderChoice {
+    /// A hardware decoder (VA-API `vah264dec`, NVIDIA `nvh264dec`, V4L2, …) when GStreamer has
+    /// one for the stream and it starts; libav otherwise.
+    #[default]
+    Auto,
+    /// Never a hardware decoder.
+    Software,
+    /// This GStreamer element and no other (e.g. `"avdec_h264"`, `"nvh264dec"`).
+    Element(String),
+}
+
+impl From<String> for DecoderChoice {
+    fn from(text: String) -> Self {
+        match text.as_str() {
+            "auto" => Self::Auto,
+            "software" => Self::Software,
+            _ => Self::Element(text),
+        }
+    }
+}
+
+impl From<DecoderChoice> for String {
+    fn from(choice: DecoderChoice) -> Self {
+        match choice {
+            DecoderChoice::Auto => "auto".into(),
+            DecoderChoice::Software => "software".into(),
+            DecoderChoice::Element(name) => name,
+        }
+    }
+}
+
+impl SourceConfig {
+    pub(super) fn check(&self) -> Result<(), String> {
+        match &self.decoder {
+            DecoderChoice::Element(name) if name.trim().is_empty() => {
+                Err("`source.decoder`: give \"auto\", \"software\" or a GStreamer element's name".into())
+            }
+            _ => Ok(()),
+        }
+    }
 }
 
 fn default_decoder_threads() -> u32 {
@@ -34,6 +82,10 @@ fn default_decoder_threads() -> u32 {
 
 impl Default for SourceConfig {
     fn default() -> Self {
-        Self { resize: ResizeMode::default(), decoder_threads: default_decoder_threads() }
+        Self {
+            resize: ResizeMode::default(),
+            decoder_threads: default_decoder_threads(),
+            decoder: DecoderChoice::default(),
+        }
     }
 }

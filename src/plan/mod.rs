@@ -69,6 +69,8 @@ impl Plan {
     /// opened for introspection so the first worker can reuse it.
     pub fn prepare(mut config: PipelineConfig) -> Result<(Self, Session), Error> {
         config.resolve_secrets().map_err(|message| config.error(message))?;
+        crate::source::init()?;
+        crate::source::check_decoder(&config.source.decoder).map_err(|message| config.error(message))?;
         let files = config.model.files().map_err(|message| config.error(message))?;
         let env = runtime::environment(config.inference.onnxruntime.as_deref())?;
         let session = runtime::open_session(
@@ -302,6 +304,7 @@ impl Plan {
     pub fn file_options(&self) -> SourceOptions {
         let mut options = SourceOptions::file(self.frame_format);
         options.decoder_threads = self.config.source.decoder_threads;
+        options.decoder = self.config.source.decoder.clone();
         options
     }
 

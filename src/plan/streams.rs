@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use crate::config::{PipelineConfig, ReconnectConfig, StreamConfig};
+use crate::config::{PipelineConfig, ReconnectConfig, SourceConfig, StreamConfig};
 use crate::source::supervisor::ReconnectPolicy;
 use crate::source::{FrameFormat, RtspSettings, SourceLocation, SourceOptions, location_of};
 
@@ -21,13 +21,14 @@ pub struct StreamPlan {
 impl StreamPlan {
     /// Every stream of `config`, decoded to `format`.
     pub fn all(config: &PipelineConfig, format: FrameFormat) -> Vec<Self> {
-        config.streams.iter().map(|s| Self::new(s, format, config.source.decoder_threads)).collect()
+        config.streams.iter().map(|s| Self::new(s, format, &config.source)).collect()
     }
 
-    pub fn new(config: &StreamConfig, format: FrameFormat, decoder_threads: u32) -> Self {
+    pub fn new(config: &StreamConfig, format: FrameFormat, source: &SourceConfig) -> Self {
         let live = config.is_live();
         let mut options = SourceOptions::file(format);
-        options.decoder_threads = decoder_threads;
+        options.decoder_threads = source.decoder_threads;
+        options.decoder = source.decoder.clone();
         if live {
             options.live = true;
             options.stall_timeout = Duration::from_secs_f64(config.reconnect.stall_timeout_s);

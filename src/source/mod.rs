@@ -10,6 +10,7 @@
 //! RTSP options are applied to `rtspsrc` when `uridecodebin` creates it. The [`supervisor`]
 //! reconnects live inputs.
 
+mod decoder;
 mod frame;
 mod pipeline;
 pub mod supervisor;
@@ -23,10 +24,11 @@ use gstreamer as gst;
 use gstreamer::prelude::*;
 use gstreamer_app as gst_app;
 
+pub use decoder::{PluggedDecoders, check_available as check_decoder};
 pub use pipeline::decode_only;
 pub use uri::{SourceLocation, location_of, redact_credentials};
 
-use crate::config::{ResizeMode, RtspTransport};
+use crate::config::{DecoderChoice, ResizeMode, RtspTransport};
 use crate::flow::{FailureReason, Frame};
 use crate::secret::Secret;
 use pipeline::{build_pipeline, count_buffers};
@@ -102,12 +104,21 @@ pub struct SourceOptions {
     pub rtsp: Option<RtspSettings>,
     /// `max-threads` of libav decoders; 0 = libav's choice.
     pub decoder_threads: u32,
+    /// Which video decoder is plugged (`source.decoder`).
+    pub decoder: DecoderChoice,
 }
 
 impl SourceOptions {
     /// Options for a local file: lossless, no stall detection.
     pub fn file(format: FrameFormat) -> Self {
-        Self { format, live: false, stall_timeout: Duration::MAX, rtsp: None, decoder_threads: 0 }
+        Self {
+            format,
+            live: false,
+            stall_timeout: Duration::MAX,
+            rtsp: None,
+            decoder_threads: 0,
+            decoder: DecoderChoice::Auto,
+        }
     }
 }
 
@@ -133,6 +144,7 @@ pub struct VideoSource {
     appsink: gst_app::AppSink,
     /// Frames that reached the appsink; those not pulled were dropped by it (live inputs).
     arrived: Arc<AtomicU64>,
+    decoders: PluggedDecoders,
 }
 
 impl VideoSource {
@@ -144,9 +156,14 @@ impl VideoSource {
             .max_buffers(if options.live { 4 } else { 8 })
             .drop(options.live)
             .build();
-        let pipeline = build_pipeline(&location, &options, appsink.upcast_ref())?;
+        let (pipeline, decoders) = build_pipeline(&location, &options, appsink.upcast_ref())?;
         let arrived = count_buffers(appsink.upcast_ref());
-        Ok(Self { location, options, pipeline, appsink, arrived })
+        Ok(Self { location, options, pipeline, appsink, arrived, decoders })
+    }
+
+    /// The video decoders plugged so far, in order (`source.decoder`; filled while it runs).
+    pub fn decoders(&self) -> PluggedDecoders {
+        self.decoders.clone()
     }
 
     /// Frames that reached the end of the pipeline so far, pulled or not.
@@ -218,10 +235,20 @@ impl VideoSource {
         }
     }
 
-    /// The first error on the bus, if any, as a readable message naming the input.
+    /// The first error on the bus, if any, as a readable message naming the input (and the
+    /// decoder, when one was named: it may be what cannot decode the input).
     fn bus_error(&self, bus: &gst::Bus) -> Option<SourceError> {
         let message = bus.pop_filtered(&[gst::MessageType::Error])?;
         let gst::MessageView::Error(err) = message.view() else { return None };
-        Some(SourceError::from_bus(self.location.display(), err))
+        let error = SourceError::from_bus(self.location.display(), err);
+        Some(match (&self.options.decoder, error) {
+            (DecoderChoice::Element(name), SourceError::Decode { input, reason }) => SourceError::Decode {
+                input,
+                reason: format!(
+                    "{reason} (source.decoder = \"{name}\" is the only video decoder allowed, and may not take this input)"
+                ),
+            },
+            (_, error) => error,
+        })
     }
 }

@@ -8,15 +8,17 @@ use gstreamer as gst;
 use gstreamer::prelude::*;
 use gstreamer_video as gst_video;
 
+use super::decoder::PluggedDecoders;
 use super::{RtspSettings, SourceError, SourceLocation, SourceOptions};
 use crate::config::{ResizeMode, RtspTransport};
 
-/// `uridecodebin ! videoscale ! videoconvert ! capsfilter(RGB, W×H) ! sink`, not yet playing.
+/// `uridecodebin ! videoscale ! videoconvert ! capsfilter(RGB, W×H) ! sink`, not yet playing,
+/// and the record of the video decoders it plugs.
 pub(super) fn build_pipeline(
     location: &SourceLocation,
     options: &SourceOptions,
     sink: &gst::Element,
-) -> Result<gst::Pipeline, SourceError> {
+) -> Result<(gst::Pipeline, PluggedDecoders), SourceError> {
     location.ensure_exists()?;
     let fail = |reason: String| SourceError::Pipeline { input: location.display().to_owned(), reason };
     let make = |factory: &str| {
@@ -49,6 +51,7 @@ pub(super) fn build_pipeline(
     let pipeline = gst::Pipeline::new();
     pipeline.add_many([&decode, &scale, &convert, &filter, sink]).map_err(|e| fail(e.to_string()))?;
     gst::Element::link_many([&scale, &convert, &filter, sink]).map_err(|e| fail(e.to_string()))?;
+    let plugged = super::decoder::attach(&decode, &pipeline, &options.decoder, location.display());
     let threads = options.decoder_threads;
     if threads > 0 {
         pipeline.connect_deep_element_added(move |_, _, element| {
@@ -69,7 +72,7 @@ pub(super) fn build_pipeline(
             tracing::warn!(error = %e, "Could not link the decoded video.");
         }
     });
-    Ok(pipeline)
+    Ok((pipeline, plugged))
 }
 
 /// Counts the buffers reaching `sink`.
@@ -94,7 +97,7 @@ pub fn decode_only(location: SourceLocation, options: &SourceOptions) -> Result<
         .property("sync", false)
         .build()
         .map_err(|e| SourceError::Pipeline { input: input.clone(), reason: e.to_string() })?;
-    let pipeline = build_pipeline(&location, options, &sink)?;
+    let (pipeline, _) = build_pipeline(&location, options, &sink)?;
     let frames = count_buffers(&sink);
     let result = (|| {
         pipeline

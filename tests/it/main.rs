@@ -9,6 +9,7 @@ mod bad_input;
 mod bench;
 mod cli;
 mod dataset;
+mod decoder;
 mod docs;
 mod e2e_timeline;
 mod embeddings;
