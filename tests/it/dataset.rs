@@ -101,6 +101,20 @@ fn windows_by_video(rows: &[Row]) -> BTreeMap<String, Vec<(u64, String)>> {
     by
 }
 
+/// Two labelled videos under `dir/data/x/` (a split by video needs two): a bouncing ball of 47
+/// frames at 100×60, and a synthetic `grow`.
+pub(super) fn labelled_videos(dir: &Path) -> [PathBuf; 2] {
+    let videos = [dir.join("data/x/a.mp4"), dir.join("data/x/b.mp4")];
+    std::fs::create_dir_all(videos[0].parent().unwrap()).unwrap();
+    gst_video(
+        &videos[0],
+        "videotestsrc num-buffers=47 pattern=ball ! video/x-raw,width=100,height=60,framerate=25/1 \
+         ! videoconvert ! video/x-raw,format=I420 ! x264enc ! mp4mux ! filesink name=sink",
+    );
+    synth_actions(&videos[1], 100, 60, &["grow"], 5);
+    videos
+}
+
 #[test]
 fn folders_and_segments_give_exact_windows_labels_and_a_split_by_video() {
     let dir = tempdir();
@@ -227,15 +241,8 @@ fn extracted_windows_are_the_bytes_run_hands_the_model() {
     let dir = tempdir();
     let labels: String = (0..576).map(|i| format!("v{i:03}\n")).collect();
     std::fs::write(dir.path().join("probe.txt"), labels).unwrap();
-    let videos = [dir.path().join("data/x/a.mp4"), dir.path().join("data/x/b.mp4")];
     // 47 frames: 24 sampled at frame_step 2, so 7 windows of 4 every 3 and a padded tail.
-    std::fs::create_dir_all(videos[0].parent().unwrap()).unwrap();
-    gst_video(
-        &videos[0],
-        "videotestsrc num-buffers=47 pattern=ball ! video/x-raw,width=100,height=60,framerate=25/1 \
-         ! videoconvert ! video/x-raw,format=I420 ! x264enc ! mp4mux ! filesink name=sink",
-    );
-    synth_actions(&videos[1], 100, 60, &["grow"], 5);
+    let videos = labelled_videos(dir.path());
     let text = format!(
         "[model]\npath = \"{}\"\nlabels = \"probe.txt\"\noutput = \"probabilities\"\n\n\
          [window]\nstride = 3\nframe_step = 2\ntail = \"pad\"\n\n[source]\nresize = \"letterbox\"\n\n\

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
-use super::dataset::{dataset, index, npy_shape};
+use super::dataset::{dataset, index, labelled_videos, npy_shape};
 use crate::util::*;
 
 /// Window length of the probe head (`embeddings_probe.onnx`), and D of the gap_lstm encoder.
@@ -14,19 +14,6 @@ const T: usize = 4;
 const D: usize = 64;
 /// What the probe head multiplies the embeddings by, to keep them in the schema's [0, 1].
 const PROBE_SCALE: f32 = 1.0 / 256.0;
-
-/// Two labelled videos (a split by video needs two), the first a bouncing ball.
-fn labelled_videos(dir: &Path) -> [PathBuf; 2] {
-    let videos = [dir.join("data/x/a.mp4"), dir.join("data/x/b.mp4")];
-    std::fs::create_dir_all(videos[0].parent().unwrap()).unwrap();
-    gst_video(
-        &videos[0],
-        "videotestsrc num-buffers=47 pattern=ball ! video/x-raw,width=100,height=60,framerate=25/1 \
-         ! videoconvert ! video/x-raw,format=I420 ! x264enc ! mp4mux ! filesink name=sink",
-    );
-    synth_actions(&videos[1], 100, 60, &["grow"], 5);
-    videos
-}
 
 /// The shipped gap_lstm encoder with the probe head: a window event's "probabilities" are the
 /// T×D embeddings the head was given, times `PROBE_SCALE` (exact: a power of two).
