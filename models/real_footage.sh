@@ -3,21 +3,21 @@
 # real clips (models/real_footage.py), extracted with the default pipeline's settings, then the
 # variants below trained and all of them compared by `actiond evaluate` on the held-out clips.
 # Run from the repository root after `scripts/train.sh` made the training venv:
-#   models/real_footage.sh /tmp/real-footage   # about 70 minutes on 2 cores
+#   models/real_footage.sh /tmp/real-footage   # about 35 minutes on 2 cores
 #   VARIANTS="transfer transfer_motion" models/real_footage.sh /tmp/real-footage   # 2 minutes
-# Every head gets an epoch budget (EPOCHS, default 12, with early stopping after 3 epochs without
+# Every head gets an epoch budget (EPOCHS, default 10, with early stopping after 3 epochs without
 # a better validation loss), so other work on the machine changes the time, not the result;
 # BUDGET_MIN (default 15) only caps a run that goes wrong. ConvLSTM, whose epoch takes minutes,
-# gets CONVLSTM_MIN (default 12) instead, and the report says how many epochs that was.
+# gets CONVLSTM_MIN (default 10) instead, and the report says how many epochs that was.
 # Variants (VARIANTS, default all): plain (gap_grid_lstm, flatten_lstm from scratch, no
 # augmentation), augment (the four heads with augmentation), motion (motion-aware gap_grid_lstm),
 # transfer / transfer_motion (the temporal head alone on the embeddings of the shipped
 # gap_grid_lstm encoder, trained on the synthetic set: the stand-in for a user's backbone).
 set -euo pipefail
 OUT=${1:?give an output folder}
-EPOCHS=${EPOCHS:-12}
+EPOCHS=${EPOCHS:-10}
 BUDGET_MIN=${BUDGET_MIN:-15}
-CONVLSTM_MIN=${CONVLSTM_MIN:-12}
+CONVLSTM_MIN=${CONVLSTM_MIN:-10}
 VARIANTS=${VARIANTS:-plain augment motion transfer transfer_motion}
 PY=models/.venv-train/bin/python
 BIN=target/release/actiond
