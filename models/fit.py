@@ -295,9 +295,13 @@ def main():
     (args.out / "labels.txt").write_text("\n".join(data.labels) + "\n")
     tf.config.experimental.enable_op_determinism()
     results = [train_one(data, h, args, args.out) for h in names]
-    (args.out / "results" / ("fit-embeddings.json" if args.embeddings else "fit.json")).write_text(json.dumps(
-        {"dataset": str(args.dataset), "heads": [r["name"] for r in results],
-         "settings": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()}}, indent=1))
+    # One entry per fit.py run into this folder (train.sh with --embeddings and real_footage.sh's
+    # ConvLSTM run twice into one), so no run's settings are lost.
+    log = args.out / "results" / "fit.json"
+    runs = json.loads(log.read_text())["runs"] if log.exists() else []
+    runs.append({"dataset": str(args.dataset), "heads": [r["name"] for r in results],
+                 "settings": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()}})
+    log.write_text(json.dumps({"runs": runs}, indent=1))
 
 
 if __name__ == "__main__":

@@ -73,7 +73,7 @@ enum Command {
         embeddings: bool,
         /// Write embeddings.npy from this ONNX frame encoder ([N,H,W,3] or [N,3,H,W] -> [N,D],
         /// e.g. a pretrained backbone) instead, fed the pipeline's frames and preprocessing.
-        #[arg(long, value_name = "ONNX")]
+        #[arg(long, value_name = "ONNX", conflicts_with = "embeddings")]
         encoder: Option<PathBuf>,
     },
     /// Run each pipeline (one per head) end to end on held-out labelled videos and compare:
@@ -154,7 +154,7 @@ fn main() -> ExitCode {
             let settings =
                 DatasetSettings { data, test, gap_label, val_fraction, seed, skip_bad, out, force };
             let embeddings = match (encoder, embeddings) {
-                (Some(file), _) => Embeddings::Encoder(file),
+                (Some(file), _) => Embeddings::Encoder(file), // clap refuses both at once
                 (None, true) => Embeddings::Pipeline,
                 (None, false) => Embeddings::None,
             };

@@ -14,8 +14,9 @@
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 
+use super::DatasetError;
 use super::labelled::LabelledVideo;
-use super::problem::{Place, Problems};
+use super::problem::Problems;
 use super::store::{IndexRow, WindowStore};
 use super::truth::{FrameLabels, check_segments_inside};
 use crate::config::ChannelOrder;
@@ -102,16 +103,30 @@ pub struct Extractor<'a> {
     pub encoder: Option<Box<dyn FrameEncoder>>,
 }
 
+/// Why a video gave no windows: its own problems, or a failure that ends the whole dataset.
+enum Failed {
+    Video(Problems),
+    Dataset(DatasetError),
+}
+
+impl From<Problems> for Failed {
+    fn from(problems: Problems) -> Self {
+        Failed::Video(problems)
+    }
+}
+
 impl Extractor<'_> {
-    /// Decodes `video` and appends its labelled windows to `store`. On failure nothing of the
-    /// video stays in the store, and the problems name the video and where it was labelled.
+    /// Decodes `video` and appends its labelled windows to `store`. When the video fails
+    /// nothing of it stays in the store, and the inner problems name the video and where it was
+    /// labelled. The outer error ends the whole dataset, whatever `--skip-bad` says: the frame
+    /// encoder failed (not the footage), or the store could not be written or taken back.
     pub fn extract(
         &mut self,
         video: &LabelledVideo,
         video_id: usize,
         store: &mut WindowStore,
         stop: &AtomicBool,
-    ) -> Result<VideoWindows, Problems> {
+    ) -> Result<Result<VideoWindows, Problems>, DatasetError> {
         let mark = store.mark();
         let stream: Arc<str> = video.path.to_string_lossy().into();
         let geometry = self.extraction.geometry;
@@ -122,12 +137,18 @@ impl Extractor<'_> {
         if let Some(FrameFeatures::Embeddings(encoder)) = embedder.map(Windower::into_features) {
             self.encoder = Some(encoder);
         }
-        if result.is_err() {
-            store
-                .rewind(mark)
-                .map_err(|e| Problems::one(Place::File(store.path().to_owned()), e.to_string()))?;
+        match result {
+            Ok(got) => Ok(Ok(got)),
+            Err(failed) => {
+                store
+                    .rewind(mark)
+                    .map_err(|source| DatasetError::Store { path: store.path().to_owned(), source })?;
+                match failed {
+                    Failed::Video(problems) => Ok(Err(problems)),
+                    Failed::Dataset(error) => Err(error),
+                }
+            }
         }
-        result
     }
 
     fn decode(
@@ -138,7 +159,7 @@ impl Extractor<'_> {
         mut embedder: Option<&mut Windower>,
         store: &mut WindowStore,
         stop: &AtomicBool,
-    ) -> Result<VideoWindows, Problems> {
+    ) -> Result<VideoWindows, Failed> {
         let fail = |message: String| Problems::one(video.place.clone(), message);
         let location = location_of(&video.path.to_string_lossy());
         let options = self.extraction.options.clone();
@@ -190,17 +211,17 @@ impl Extractor<'_> {
             })
             .map_err(|e| fail(e.to_string()))?;
         if summary.stopped {
-            return Err(fail("stopped before its end".into()));
+            return Err(fail("stopped before its end".into()).into());
         }
-        if let Some(e) = encode_error {
-            return Err(fail(format!("the frame encoder failed on {e}")));
+        if let Some(reason) = encode_error {
+            return Err(Failed::Dataset(DatasetError::Encoder { video: video.path.clone(), reason }));
         }
         if let Some(window) = windower.finish() {
             let embedded = embedder.and_then(Windower::finish);
             cut.window(&window, embedded.as_ref(), store);
         }
-        if let Some(e) = cut.write_error {
-            return Err(fail(format!("writing its windows: {e}")));
+        if let Some(source) = cut.write_error {
+            return Err(Failed::Dataset(DatasetError::Store { path: store.path().to_owned(), source }));
         }
         let got = cut.got;
         check_segments_inside(video, got.end_s, cut.last_duration_s)?;

@@ -51,7 +51,8 @@ pub struct EmbeddingsFile {
     /// `[N, T, D]`, window by window in `windows.npy`'s order.
     pub shape: [u64; 3],
     pub layout: &'static str,
-    /// The encoder's ONNX file, as given (fed the pipeline's preprocessing of each frame).
+    /// The encoder's ONNX file, made absolute so training finds it from any folder (fed the
+    /// pipeline's preprocessing of each frame).
     pub encoder: String,
 }
 

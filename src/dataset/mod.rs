@@ -58,6 +58,12 @@ pub enum DatasetError {
     Stopped,
     #[error(transparent)]
     Source(#[from] crate::source::SourceError),
+    /// The frame encoder failed on a video's frame: a model or runtime fault, not bad footage.
+    #[error("the frame encoder failed on {} at {reason}; no dataset was written", video.display())]
+    Encoder { video: PathBuf, reason: String },
+    /// The window store could not be written, or a failed video's windows taken back out of it.
+    #[error("{}: {source}; no dataset was written", path.display())]
+    Store { path: PathBuf, source: std::io::Error },
 }
 
 impl crate::error::ExitStatus for DatasetError {
@@ -65,7 +71,11 @@ impl crate::error::ExitStatus for DatasetError {
         use crate::error::exit_code;
         match self {
             DatasetError::Data { .. } | DatasetError::Settings(_) => exit_code::DATA,
-            DatasetError::Output(_) | DatasetError::Stopped | DatasetError::Source(_) => exit_code::RUNTIME,
+            DatasetError::Encoder { .. } => exit_code::MODEL,
+            DatasetError::Output(_)
+            | DatasetError::Stopped
+            | DatasetError::Source(_)
+            | DatasetError::Store { .. } => exit_code::RUNTIME,
         }
     }
 }
@@ -159,7 +169,7 @@ pub fn build(
             return Err(DatasetError::Stopped);
         }
         let id = extracted.len();
-        match extractor.extract(video, id, &mut store, stop) {
+        match extractor.extract(video, id, &mut store, stop)? {
             Ok(got) => {
                 tracing::info!(video = %video.path.display(), frames = got.frames,
                     windows = got.per_label.iter().sum::<u64>(), unlabelled = got.unlabelled,

@@ -4,8 +4,10 @@
 //! (`autoplug-sort`). Only the video decoders among them are reordered or left out here;
 //! demuxers, parsers and depayloaders keep their places. `auto` puts hardware decoders first
 //! (their element class says `Hardware`, as VA-API's, NVIDIA's and V4L2's do), so a machine
-//! that has one uses it whatever its rank; when it fails to start, decodebin goes on to the
-//! next factory, which is libav. `software` leaves hardware decoders out, and a named element
+//! that has one uses it whatever its rank (of those decodebin considers: marginal and above);
+//! when it fails to start, decodebin goes on to the next factory, which is libav. One that
+//! starts but then refuses the stream (a profile it lacks) fails the input: `software` is
+//! the way out. `software` leaves hardware decoders out, and a named element
 //! is the only video decoder offered. Which decoder was plugged is logged per input.
 
 use std::sync::{Arc, Mutex};
@@ -80,6 +82,11 @@ pub fn check_available(choice: &DecoderChoice) -> Result<(), String> {
             f.klass(),
             hardware()
         )),
+        // decodebin only considers factories of rank marginal or above.
+        Some(f) if f.rank() < gst::Rank::MARGINAL => Err(format!(
+            "`source.decoder`: `{name}` has rank none, so decodebin never plugs it; give it a rank \
+             with the environment variable GST_PLUGIN_FEATURE_RANK={name}:primary"
+        )),
         Some(_) => Ok(()),
     }
 }
@@ -118,7 +125,10 @@ pub(super) fn attach(
     if *choice != DecoderChoice::Auto || hardware_decoders_exist() {
         let choice = choice.clone();
         decode.connect("autoplug-sort", false, move |args| {
-            let offered = args[3].get::<glib::ValueArray>().ok()?;
+            // The signal needs a value back: an empty one keeps decodebin's own order.
+            let Ok(offered) = args[3].get::<glib::ValueArray>() else {
+                return Some(None::<glib::ValueArray>.to_value());
+            };
             let factories: Vec<gst::ElementFactory> =
                 offered.iter().filter_map(|v| v.get::<gst::ElementFactory>().ok()).collect();
             let names: Vec<glib::GString> = factories.iter().map(|f| f.name()).collect();

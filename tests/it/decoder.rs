@@ -151,6 +151,9 @@ fn a_named_decoder_that_fails_is_an_error_naming_it_and_nothing_else_is_tried() 
     assert!(error.contains(&format!("source.decoder = \"{BROKEN}\"")), "{error}");
     assert!(error.contains("h264.mkv"), "names the input: {error}");
     assert_eq!(plugged, [BROKEN], "no fallback from a named decoder");
+
+    // Registered at rank marginal, so decodebin offers it: the check lets it through.
+    assert_eq!(actiond::source::check_decoder(&DecoderChoice::Element(BROKEN.into())), Ok(()));
 }
 
 #[test]
