@@ -175,6 +175,7 @@ def export_whole(model, path: Path, clip: tuple, n_classes: int, input_doc: str)
 
 
 def export_embedding_head(model, path: Path, steps: int, dim: int, n_classes: int, encoder_name: str):
+    """A temporal head, embeddings (batch,T,D) -> probs: a pair's head, or fit.py --embeddings'."""
     spec = tf.TensorSpec((None, steps, dim), tf.float32, name="embeddings")
     return _to_onnx(model, spec, "embeddings", "probs", path,
                     f"actiond temporal head {model.name}; input embeddings (batch,{steps},{dim}) = {encoder_name} "
@@ -196,10 +197,7 @@ def export_pair(name: str, subs, out: Path, clip: tuple, n_classes: int, input_d
         enc, tf.TensorSpec((None, h, w, c), tf.float32, name="frames"), "frames", "embedding", enc_path,
         f"actiond {name} frame encoder; input frames (batch,{h},{w},{c}) {input_doc}, one frame per row; "
         f"output embedding (batch,{d}); feed {t} consecutive embeddings, oldest first, to {head_path.name}")
-    head_bytes = _to_onnx(
-        tmp, tf.TensorSpec((None, t, d), tf.float32, name="embeddings"), "embeddings", "probs", head_path,
-        f"actiond {name} temporal head; input embeddings (batch,{t},{d}) = {enc_path.name} outputs "
-        f"of {t} consecutive frames, oldest first; output probs (batch,{n_classes}) softmax in labels.txt order")
+    head_bytes = export_embedding_head(tmp, head_path, t, d, n_classes, enc_path.name)
     print(f"exported {enc_path} ({enc_bytes} bytes) and {head_path} ({head_bytes} bytes), D={d}, "
           f"in {time.time() - started:.0f}s", flush=True)
     return {"embedding_dim": d, "encoder_file": enc_path.name, "encoder_bytes": enc_bytes,

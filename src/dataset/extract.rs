@@ -66,6 +66,9 @@ impl Cut {
     }
 
     fn window(&mut self, window: &Window, embedded: Option<&Window>, store: &mut WindowStore) {
+        if self.write_error.is_some() {
+            return; // the video fails and is rewound: nothing more to write
+        }
         let m = &window.meta;
         let (first, last) =
             (self.frame_middles[m.first_frame as usize], self.frame_middles[m.last_frame as usize]);

@@ -140,11 +140,9 @@ impl WindowStore {
     ) -> std::io::Result<()> {
         self.pixels.write(values.iter().map(|&v| v as u8))?;
         if let Some(column) = &mut self.embeddings {
+            // A failed write fails the video, which is rewound as a whole (`rewind`).
             let values = embeddings.expect("a store with embeddings is given them with every window");
-            if let Err(e) = column.write(values.iter().flat_map(|v| v.to_le_bytes())) {
-                self.pixels.rewind(self.rows.len())?;
-                return Err(e);
-            }
+            column.write(values.iter().flat_map(|v| v.to_le_bytes()))?;
         }
         self.rows.push(row);
         Ok(())
@@ -200,6 +198,14 @@ mod tests {
         IndexRow { video, first_frame: 0, last_frame: 1, start_s: 0.0, end_s: 0.08, label }
     }
 
+    /// Finishes a store of rows from videos 0..3 (a train, b and c val) with labels x and y.
+    fn finish(store: WindowStore, dir: &Path) {
+        let videos = ["a.mp4".to_owned(), "b.mp4".into(), "c.mp4".into()];
+        store
+            .finish(dir, &videos, &[Split::Train, Split::Val, Split::Val], &["x".into(), "y".into()])
+            .unwrap();
+    }
+
     #[test]
     fn a_rewound_video_leaves_nothing_and_the_npy_has_the_window_shape() {
         let dir = tempfile::tempdir().unwrap();
@@ -209,10 +215,7 @@ mod tests {
         store.append(&[9.0; 6], None, row(1, 1)).unwrap();
         store.rewind(mark).unwrap();
         store.append(&[255.0, 0.0, 7.0, 8.0, 9.0, 10.0], None, row(2, 1)).unwrap();
-        let videos = ["a.mp4".to_owned(), "b.mp4".into(), "c.mp4".into()];
-        store
-            .finish(dir.path(), &videos, &[Split::Train, Split::Val, Split::Val], &["x".into(), "y".into()])
-            .unwrap();
+        finish(store, dir.path());
         assert!(!dir.path().join("windows.raw").exists());
         let bytes = std::fs::read(dir.path().join("windows.npy")).unwrap();
         let npy = npyz::NpyFile::new(&bytes[..]).unwrap();
@@ -236,10 +239,7 @@ mod tests {
         store.append(&[4.0, 5.0, 6.0], Some(&[9.0, 9.0]), row(1, 0)).unwrap();
         store.rewind(mark).unwrap();
         store.append(&[7.0, 8.0, 9.0], Some(&[f32::MIN_POSITIVE, 3.0e7]), row(2, 1)).unwrap();
-        let videos = ["a.mp4".to_owned(), "b.mp4".into(), "c.mp4".into()];
-        store
-            .finish(dir.path(), &videos, &[Split::Train, Split::Val, Split::Val], &["x".into(), "y".into()])
-            .unwrap();
+        finish(store, dir.path());
         assert!(!dir.path().join("embeddings.raw").exists());
         let bytes = std::fs::read(dir.path().join("embeddings.npy")).unwrap();
         let npy = npyz::NpyFile::new(&bytes[..]).unwrap();

@@ -122,22 +122,20 @@ pub(super) fn attach(
     choice: &DecoderChoice,
     input: &str,
 ) -> PluggedDecoders {
-    if *choice != DecoderChoice::Auto || hardware_decoders_exist() {
-        let choice = choice.clone();
-        decode.connect("autoplug-sort", false, move |args| {
-            // The signal needs a value back: an empty one keeps decodebin's own order.
-            let Ok(offered) = args[3].get::<glib::ValueArray>() else {
-                return Some(None::<glib::ValueArray>.to_value());
-            };
-            let factories: Vec<gst::ElementFactory> =
-                offered.iter().filter_map(|v| v.get::<gst::ElementFactory>().ok()).collect();
-            let names: Vec<glib::GString> = factories.iter().map(|f| f.name()).collect();
-            let listed: Vec<FactoryFacts> = factories.iter().zip(&names).map(|(f, n)| facts(f, n)).collect();
-            let ordered = order(&choice, &listed);
-            let sorted = glib::ValueArray::new(ordered.iter().map(|&i| factories[i].to_value()));
-            Some(sorted.to_value())
-        });
-    }
+    let choice = choice.clone();
+    decode.connect("autoplug-sort", false, move |args| {
+        // The signal needs a value back: an empty one keeps decodebin's own order.
+        let Ok(offered) = args[3].get::<glib::ValueArray>() else {
+            return Some(None::<glib::ValueArray>.to_value());
+        };
+        let factories: Vec<gst::ElementFactory> =
+            offered.iter().filter_map(|v| v.get::<gst::ElementFactory>().ok()).collect();
+        let names: Vec<glib::GString> = factories.iter().map(|f| f.name()).collect();
+        let listed: Vec<FactoryFacts> = factories.iter().zip(&names).map(|(f, n)| facts(f, n)).collect();
+        let ordered = order(&choice, &listed);
+        let sorted = glib::ValueArray::new(ordered.iter().map(|&i| factories[i].to_value()));
+        Some(sorted.to_value())
+    });
     let plugged = PluggedDecoders::default();
     let record = plugged.clone();
     let input = input.to_owned();
@@ -150,11 +148,6 @@ pub(super) fn attach(
         }
     });
     plugged
-}
-
-/// Whether reordering can change anything for `auto`: any hardware video decoder installed.
-fn hardware_decoders_exist() -> bool {
-    video_decoders().iter().any(|f| kind(f).1)
 }
 
 #[cfg(test)]
