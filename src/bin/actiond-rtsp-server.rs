@@ -3,7 +3,11 @@
 //! 127.0.0.1, optionally behind a user and password.
 //!
 //! It prints the stream URL on stdout once it listens, then serves until killed. Pass `--port`
-//! to come back on the same port after a restart (tests kill and restart it).
+//! to come back on the same port after a restart (tests kill and restart it). `--cameras N`
+//! serves N independent streams of the same source, one URL a line: dozens of clients that
+//! connect at once to one shared medium while it is still being prepared can leave it stuck
+//! (every client then fails with "Could not read from resource", reconnections too), which a
+//! camera, one stream per device, never does.
 
 use std::path::PathBuf;
 
@@ -41,6 +45,10 @@ struct Args {
     user: Option<String>,
     #[arg(long, requires = "user")]
     password: Option<String>,
+    /// Serve this many independent streams, at `<mount>0`, `<mount>1`, …, each its own pipeline,
+    /// as that many cameras would; 1 serves the single stream at `<mount>`.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
+    cameras: u32,
 }
 
 fn launch_line(args: &Args) -> Result<String> {
@@ -59,6 +67,23 @@ fn launch_line(args: &Args) -> Result<String> {
     ))
 }
 
+/// The media of one mount: shared by its clients, as a camera's one stream is; open to the
+/// user's role when the server asks for a password.
+fn factory(args: &Args) -> Result<rtsp::RTSPMediaFactory> {
+    let factory = rtsp::RTSPMediaFactory::new();
+    factory.set_launch(&launch_line(args)?);
+    factory.set_shared(true);
+    if args.user.is_some() {
+        factory.add_role_from_structure(
+            &gst::Structure::builder("user")
+                .field(rtsp::RTSP_PERM_MEDIA_FACTORY_ACCESS, true)
+                .field(rtsp::RTSP_PERM_MEDIA_FACTORY_CONSTRUCT, true)
+                .build(),
+        );
+    }
+    Ok(factory)
+}
+
 fn main() -> Result<()> {
     let args = Args::parse();
     gst::init()?;
@@ -69,24 +94,24 @@ fn main() -> Result<()> {
     // gst-rtsp-server listens with a backlog of 5: dozens of cameras connecting at once (the
     // density benchmark) overflowed it and only a handful came up within a minute.
     server.set_backlog(256);
-    let factory = rtsp::RTSPMediaFactory::new();
-    factory.set_launch(&launch_line(&args)?);
-    factory.set_shared(true);
     if let (Some(user), Some(password)) = (&args.user, &args.password) {
         let auth = rtsp::RTSPAuth::new();
         let token = rtsp::RTSPToken::builder().field(rtsp::RTSP_TOKEN_MEDIA_FACTORY_ROLE, "user").build();
         auth.add_basic(&rtsp::RTSPAuth::make_basic(user, password), &token);
         server.set_auth(Some(&auth));
-        factory.add_role_from_structure(
-            &gst::Structure::builder("user")
-                .field(rtsp::RTSP_PERM_MEDIA_FACTORY_ACCESS, true)
-                .field(rtsp::RTSP_PERM_MEDIA_FACTORY_CONSTRUCT, true)
-                .build(),
-        );
     }
-    server.mount_points().context("server has mount points")?.add_factory(&args.mount, factory);
+    let mounts: Vec<String> = match args.cameras {
+        1 => vec![args.mount.clone()],
+        n => (0..n).map(|i| format!("{}{i}", args.mount)).collect(),
+    };
+    let points = server.mount_points().context("server has mount points")?;
+    for mount in &mounts {
+        points.add_factory(mount, factory(&args)?);
+    }
     let _source = server.attach(None).context("cannot listen (port in use?)")?;
-    println!("rtsp://{}:{}{}", args.address, server.bound_port(), args.mount);
+    for mount in &mounts {
+        println!("rtsp://{}:{}{mount}", args.address, server.bound_port());
+    }
     use std::io::Write;
     std::io::stdout().flush()?;
     main_loop.run();

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use serde::Deserialize;
 
-use super::one;
+use super::{AutoOr, one};
 
 /// The inference worker pool.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -30,9 +30,13 @@ pub struct InferenceConfig {
     pub queue: usize,
     /// Windows of each live stream that may wait for a worker; when its queue is full, that
     /// stream's oldest window is dropped (never another stream's). Workers serve the live
-    /// streams in turn, so this bounds a stream's latency to about this many rounds.
-    #[serde(default = "default_live_queue")]
-    pub live_queue: usize,
+    /// streams in turn, so this bounds a stream's latency to about this many rounds. `"auto"`
+    /// (the default): the windows cut from one window's length of frames (`length / stride`,
+    /// rounded up), at least 2, so a stream rides out the same pause in the workers (about one
+    /// window's duration) at any stride; a fixed 2 dropped windows at stride 1 with a third of
+    /// the CPU idle (BENCHMARKS.md, "Camera density").
+    #[serde(default)]
+    pub live_queue: AutoOr,
     /// ONNX Runtime shared library; if unset: `ORT_DYLIB_PATH`, then the install locations.
     pub onnxruntime: Option<PathBuf>,
 }
@@ -43,10 +47,6 @@ fn default_workers() -> usize {
 fn default_queue() -> usize {
     16
 }
-fn default_live_queue() -> usize {
-    2
-}
-
 impl Default for InferenceConfig {
     fn default() -> Self {
         Self {
@@ -55,7 +55,7 @@ impl Default for InferenceConfig {
             encoder_threads: 1,
             spin: false,
             queue: default_queue(),
-            live_queue: default_live_queue(),
+            live_queue: AutoOr::Auto,
             onnxruntime: None,
         }
     }
@@ -67,6 +67,9 @@ impl InferenceConfig {
         super::at_least_one("inference.intra_threads", self.intra_threads)?;
         super::at_least_one("inference.encoder_threads", self.encoder_threads)?;
         super::at_least_one("inference.queue", self.queue)?;
-        super::at_least_one("inference.live_queue", self.live_queue)
+        match self.live_queue {
+            AutoOr::Count(n) => super::at_least_one("inference.live_queue", n as usize),
+            AutoOr::Auto => Ok(()),
+        }
     }
 }

@@ -8,6 +8,7 @@
 //! directory. Passwords named by environment variables are read by the plan
 //! ([`PipelineConfig::resolve_secrets`]).
 
+mod auto;
 mod events;
 mod inference;
 mod model;
@@ -24,6 +25,7 @@ use serde::Deserialize;
 
 pub use crate::output::sinks::SinkConfig;
 use crate::output::sinks::SinkSpec;
+pub use auto::AutoOr;
 pub use events::{EventMode, EventsConfig};
 pub use inference::InferenceConfig;
 pub use model::{ChannelOrder, LayoutChoice, ModelConfig, ModelFiles, OutputKind};
@@ -240,9 +242,24 @@ mod tests {
         assert_eq!(cfg.window.frame_step, 1);
         assert_eq!(cfg.window.tail, TailPolicy::Drop);
         assert_eq!(cfg.inference.workers, 2);
-        assert_eq!(cfg.source.decoder_threads, 1);
+        assert_eq!(cfg.source.decoder_threads, AutoOr::Auto);
         assert_eq!(cfg.output.top_k, 3);
         assert!((cfg.model.scale - 1.0 / 255.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn decoder_threads_is_auto_or_a_number() {
+        let with = |value: &str| {
+            let file = write(
+                &MINIMAL.replace("[[streams]]", &format!("[source]\ndecoder_threads = {value}\n[[streams]]")),
+            );
+            PipelineConfig::load(file.path()).map(|c| c.source.decoder_threads).map_err(|e| e.to_string())
+        };
+        assert_eq!(with("\"auto\""), Ok(AutoOr::Auto));
+        assert_eq!(with("3"), Ok(AutoOr::Count(3)));
+        assert_eq!(with("\"2\""), Ok(AutoOr::Count(2)), "as an environment override arrives");
+        let error = with("\"many\"").unwrap_err();
+        assert!(error.contains("decoder_threads") && error.contains("many"), "{error}");
     }
 
     #[test]

@@ -2,6 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::AutoOr;
+
 /// How a decoded picture is fitted to the model's H×W.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, Default)]
 #[serde(rename_all = "lowercase")]
@@ -20,12 +22,14 @@ pub struct SourceConfig {
     /// How frames are fitted to the model size.
     #[serde(default)]
     pub resize: ResizeMode,
-    /// Threads of libav's software decoders (`avdec_*` `max-threads`); 0 lets libav choose
-    /// (one per core). One thread (the default) costs 10–20 % less CPU per frame than frame
-    /// threading and, beside inference, ran as fast end to end (BENCHMARKS.md); more threads
-    /// decode one stream faster when nothing else needs the cores.
-    #[serde(default = "default_decoder_threads")]
-    pub decoder_threads: u32,
+    /// Threads of libav's software decoders per stream (`avdec_*` `max-threads`): `"auto"` (the
+    /// default), a number, or 0 for libav's choice (one per core). `"auto"` gives a live stream
+    /// one thread (libav threads a live stream by slices, and a camera's frame is one slice) and
+    /// a file the cores left over by inference, shared among the streams, at most 8; on two cores
+    /// that is one, which was as fast end to end as frame threading at 10–20 % less CPU per frame
+    /// (BENCHMARKS.md, "Thread settings").
+    #[serde(default)]
+    pub decoder_threads: AutoOr,
     /// Which video decoder GStreamer plugs: `"auto"`, `"software"` or an element's name.
     #[serde(default)]
     pub decoder: DecoderChoice,
@@ -76,15 +80,11 @@ impl SourceConfig {
     }
 }
 
-fn default_decoder_threads() -> u32 {
-    1
-}
-
 impl Default for SourceConfig {
     fn default() -> Self {
         Self {
             resize: ResizeMode::default(),
-            decoder_threads: default_decoder_threads(),
+            decoder_threads: AutoOr::Auto,
             decoder: DecoderChoice::default(),
         }
     }

@@ -80,7 +80,8 @@ impl<'a> StreamSet<'a> {
             .spawn(move || {
                 let StreamPlan { id, live, location, options, policy, .. } = stream;
                 let supervisor = Supervisor { location, options, policy };
-                tracing::info!(stream = %id, input = %supervisor.location.display(), live, "Stream started.");
+                tracing::info!(stream = %id, input = %supervisor.location.display(), live,
+                    decoder_threads = supervisor.options.decoder_threads, "Stream started.");
                 let result = supervisor.run(&stop, &mut stage);
                 let reason = match &result {
                     Ok(summary) if summary.stopped => Some(EndReason::Stopped),

@@ -23,7 +23,7 @@ use crate::output::OutputSettings;
 use crate::source::{FrameFormat, SourceOptions};
 use crate::window::{FrameFeatures, WindowGeometry};
 
-pub use streams::StreamPlan;
+pub use streams::{DecodeCores, StreamPlan};
 
 /// How the inference pool runs.
 #[derive(Debug, Clone, PartialEq)]
@@ -60,6 +60,8 @@ pub struct Plan {
     pub output: OutputSettings,
     pub service: ServiceSettings,
     pub streams: Vec<StreamPlan>,
+    /// What `source.decoder_threads = "auto"` shares out.
+    pub decode_cores: DecodeCores,
     /// The encoder's ONNX bytes (two-stage models), read once when the plan was checked.
     encoder_bytes: Option<Arc<[u8]>>,
 }
@@ -264,14 +266,16 @@ impl Plan {
             encoder_threads: i.encoder_threads,
             spin: i.spin,
             queue: i.queue,
-            live_queue: i.live_queue,
+            live_queue: i.live_queue.or_else(|| live_queue_for(&geometry)) as usize,
             onnxruntime: i.onnxruntime.clone(),
         };
         let service = ServiceSettings {
             shutdown_timeout: Duration::from_secs_f64(config.service.shutdown_timeout_s),
             http_listen: config.service.http_listen.clone(),
         };
-        let streams = StreamPlan::all(&config, frame_format);
+        let encoder_threads = if model.encoder.is_some() { i.encoder_threads } else { 0 };
+        let decode_cores = DecodeCores::of_this_machine(i.workers * i.intra_threads, encoder_threads);
+        let streams = StreamPlan::all(&config, frame_format, decode_cores);
         Ok(Self {
             config,
             model,
@@ -284,6 +288,7 @@ impl Plan {
             output,
             service,
             streams,
+            decode_cores,
             encoder_bytes: None,
         })
     }
@@ -296,14 +301,15 @@ impl Plan {
         self.config.reloadable_to(&config).map_err(|table| {
             format!("only [[streams]] can change without a restart, and `{table}` changed")
         })?;
-        Ok(StreamPlan::all(&config, self.frame_format))
+        Ok(StreamPlan::all(&config, self.frame_format, self.decode_cores))
     }
 
     /// How a local file is decoded: as a `[[streams]]` file would be (extraction of training
     /// windows reads videos exactly so).
     pub fn file_options(&self) -> SourceOptions {
         let mut options = SourceOptions::file(self.frame_format);
-        options.decoder_threads = self.config.source.decoder_threads;
+        // One video at a time.
+        options.decoder_threads = self.decode_cores.threads(self.config.source.decoder_threads, false, 1);
         options.decoder = self.config.source.decoder.clone();
         options
     }
@@ -328,6 +334,12 @@ fn preprocess_settings(config: &PipelineConfig) -> PreprocessSettings {
     }
 }
 
+/// `inference.live_queue = "auto"`: the windows cut from one window's length of frames, at
+/// least 2: a stream then rides out a pause of about one window's duration at any stride.
+fn live_queue_for(geometry: &WindowGeometry) -> u32 {
+    geometry.length.div_ceil(geometry.stride.max(1)).max(2) as u32
+}
+
 /// How windows become events: `[events]`, `[output]` and the labels, resolved once.
 fn output_settings(config: &PipelineConfig, labels: &[String]) -> OutputSettings {
     let ev = &config.events;
@@ -346,4 +358,23 @@ fn output_settings(config: &PipelineConfig, labels: &[String]) -> OutputSettings
         detection,
     };
     OutputSettings { labels: labels.to_vec(), rules }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::TailPolicy;
+
+    #[test]
+    fn auto_live_queue_covers_one_window_length_of_frames() {
+        // Regression: a fixed queue of 2 windows is 80 ms of a 25 fps camera at stride 1, and 16
+        // such cameras dropped windows with a third of the CPU idle.
+        let at = |length, stride| {
+            live_queue_for(&WindowGeometry { length, stride, frame_step: 1, tail: TailPolicy::Drop })
+        };
+        assert_eq!(at(10, 1), 10);
+        assert_eq!(at(10, 3), 4);
+        assert_eq!(at(10, 5), 2);
+        assert_eq!(at(10, 20), 2, "never fewer than 2");
+    }
 }

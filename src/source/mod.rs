@@ -131,6 +131,10 @@ pub struct SourceSummary {
     pub stopped: bool,
 }
 
+/// Decoded frames a live input's appsink holds for the stream thread; when full it drops the
+/// oldest. At a stop up to this many are still queued, which is not a drop.
+pub const LIVE_QUEUED_FRAMES: u64 = 4;
+
 /// Initialises GStreamer once per process.
 pub fn init() -> Result<(), SourceError> {
     gst::init().map_err(|e| SourceError::Init(e.to_string()))
@@ -153,7 +157,7 @@ impl VideoSource {
         // Files: hold the decoder back (lossless). Live: keep the newest frames only.
         let appsink = gst_app::AppSink::builder()
             .sync(false)
-            .max_buffers(if options.live { 4 } else { 8 })
+            .max_buffers(if options.live { LIVE_QUEUED_FRAMES as u32 } else { 8 })
             .drop(options.live)
             .build();
         let (pipeline, decoders) = build_pipeline(&location, &options, appsink.upcast_ref())?;

@@ -71,8 +71,8 @@ impl Supervisor {
                 })
             });
             offset += frames;
-            let lost =
-                arrived.map_or(0, |a| a.load(std::sync::atomic::Ordering::Relaxed).saturating_sub(frames));
+            let stopped = matches!(result, Ok(SourceSummary { stopped: true, .. }));
+            let lost = undelivered(arrived.map_or(0, |a| a.load(Ordering::Relaxed)), frames, stopped);
             if self.options.live && lost > 0 {
                 handler.frames_dropped(lost);
             }
@@ -104,6 +104,14 @@ impl Supervisor {
     }
 }
 
+/// Frames of one connection that reached the appsink but not the stream thread: dropped by the
+/// appsink while the thread was behind, or still queued when the connection ended. At a stop
+/// up to the appsink's queue is still waiting there; only frames beyond it were dropped.
+fn undelivered(arrived: u64, delivered: u64, stopped: bool) -> u64 {
+    let lost = arrived.saturating_sub(delivered);
+    if stopped { lost.saturating_sub(super::LIVE_QUEUED_FRAMES) } else { lost }
+}
+
 /// Sleeps for `delay`, waking early if `stop` is set; returns whether it was.
 fn sleep_unless_stopped(delay: Duration, stop: &AtomicBool) -> bool {
     let end = Instant::now() + delay;
@@ -131,6 +139,16 @@ mod tests {
         let delays: Vec<u128> = (1..=6).map(|a| p.delay(a).as_millis()).collect();
         assert_eq!(delays, [500, 1000, 2000, 3000, 3000, 3000]);
         assert_eq!(p.delay(10_000), Duration::from_secs(3));
+    }
+
+    #[test]
+    fn frames_still_queued_at_a_stop_are_not_drops() {
+        // Regression: every clean stop of a live stream warned of "decoded frames never
+        // delivered" and counted the few frames waiting in the appsink as dropped.
+        assert_eq!(undelivered(100, 97, true), 0);
+        assert_eq!(undelivered(100, 90, true), 6, "drops beyond the queue are still counted");
+        assert_eq!(undelivered(100, 97, false), 3, "a lost connection loses what was queued");
+        assert_eq!(undelivered(5, 7, false), 0);
     }
 
     #[test]
