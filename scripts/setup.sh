@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what actiond needs to build, run and test, idempotently:
-#   - Debian packages: GStreamer (runtime, plugins, dev headers, RTSP server) and mosquitto;
+#   - Debian packages: GStreamer (runtime, plugins, dev headers, RTSP server), mosquitto, and
+#     prometheus (for promtool, which checks contrib/'s alert rules);
 #   - the ONNX Runtime shared library, unpacked from the PyPI wheel into .onnxruntime/ (git-ignored).
 # Each step checks first and does nothing when its result is already there.
 set -euo pipefail
@@ -16,6 +17,7 @@ APT_PACKAGES=(
   gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad
   gstreamer1.0-plugins-ugly gstreamer1.0-libav gstreamer1.0-tools
   mosquitto mosquitto-clients
+  prometheus
   systemd
   python3 python3-pip unzip
 )

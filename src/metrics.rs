@@ -1,5 +1,5 @@
-//! Prometheus metrics of a running pipeline, kept with `prometheus-client` and exposed in the
-//! text format by the HTTP listener (`http`).
+//! Prometheus metrics of a running pipeline, kept with `prometheus-client` and exposed as
+//! OpenMetrics text by the HTTP listener (`http`).
 //!
 //! Handles are cheap clones of atomics, so the hot paths (a frame, a window) pay one atomic add.
 
@@ -9,6 +9,7 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
+use std::sync::atomic::AtomicU64;
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct StreamLabel {
@@ -38,6 +39,8 @@ pub struct Metrics {
     pub stream_up: Family<StreamLabel, Gauge>,
     pub queue_depth: Family<QueueLabel, Gauge>,
     pub events_written: Family<EventLabel, Counter>,
+    /// Set when scraped (`Progress::encode_metrics`).
+    pub stalled_seconds: Gauge<f64, AtomicU64>,
     pub inference_seconds: Histogram,
     pub latency_seconds: Histogram,
 }
@@ -90,6 +93,12 @@ impl Default for Metrics {
                 "Events handed to the sinks, by type",
                 Family::default(),
             ),
+            stalled_seconds: registered(
+                reg,
+                "stalled_seconds",
+                "Seconds windows have waited for inference and the sinks with none done (0 while work moves)",
+                Gauge::default(),
+            ),
             // 0.5 ms .. ~4 s
             inference_seconds: registered(
                 reg,
@@ -114,7 +123,24 @@ impl Metrics {
         StreamLabel { stream: id.to_owned() }
     }
 
-    /// The metrics in the Prometheus text exposition format.
+    /// Creates every per-stream series of `id` at zero, so a dashboard shows 0 rather than "no
+    /// data", and `increase()` in an alert rule sees the first drop or reconnect of a stream.
+    pub fn register_stream(&self, id: &str) {
+        let label = Self::stream(id);
+        for counter in [
+            &self.frames_decoded,
+            &self.frames_dropped,
+            &self.windows_inferred,
+            &self.encoder_failures,
+            &self.windows_dropped,
+            &self.reconnects,
+        ] {
+            drop(counter.get_or_create(&label));
+        }
+        drop(self.stream_up.get_or_create(&label));
+    }
+
+    /// The metrics as OpenMetrics text.
     pub fn encode(&self) -> String {
         let mut text = String::new();
         prometheus_client::encoding::text::encode(&mut text, &self.registry).expect("writing to a String");

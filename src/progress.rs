@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
 
 use crate::metrics::Metrics;
 
@@ -31,7 +32,7 @@ impl StreamState {
 }
 
 /// Shared progress of one running pipeline.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Progress {
     /// Prometheus metrics, updated by the same stages.
     pub metrics: Metrics,
@@ -41,6 +42,25 @@ pub struct Progress {
     /// The output stage is flushing its sinks (the last step of a run).
     flushing: AtomicBool,
     streams: Mutex<BTreeMap<String, StreamState>>,
+    /// The clock of `moved_ns`.
+    born: Instant,
+    /// When, after `born`, a window was last done, or work began to wait after none did.
+    moved_ns: AtomicU64,
+}
+
+impl Default for Progress {
+    fn default() -> Self {
+        Self {
+            metrics: Metrics::default(),
+            windows_cut: AtomicU64::new(0),
+            windows_done: AtomicU64::new(0),
+            started: AtomicBool::new(false),
+            flushing: AtomicBool::new(false),
+            streams: Mutex::default(),
+            born: Instant::now(),
+            moved_ns: AtomicU64::new(0),
+        }
+    }
 }
 
 /// A consistent-enough reading of the counters.
@@ -61,11 +81,35 @@ impl Snapshot {
 
 impl Progress {
     pub fn window_cut(&self) {
-        self.windows_cut.fetch_add(1, Ordering::Relaxed);
+        let waiting_before = self.windows_cut.fetch_add(1, Ordering::Relaxed);
+        if waiting_before <= self.windows_done.load(Ordering::Relaxed) {
+            // Nothing was waiting: a wait starts now, however long ago the last window was done.
+            self.moved();
+        }
     }
 
     pub fn window_done(&self) {
         self.windows_done.fetch_add(1, Ordering::Relaxed);
+        self.moved();
+    }
+
+    fn moved(&self) {
+        self.moved_ns.store(self.born.elapsed().as_nanos() as u64, Ordering::Relaxed);
+    }
+
+    /// The metrics as OpenMetrics text, `actiond_stalled_seconds` brought up to date first.
+    pub fn encode_metrics(&self) -> String {
+        self.metrics.stalled_seconds.set(self.stalled_for().map_or(0.0, |d| d.as_secs_f64()));
+        self.metrics.encode()
+    }
+
+    /// How long windows have been waiting without one getting done: a stage is stuck when this
+    /// grows (the stall the service watchdog detects). `None` while nothing waits.
+    pub fn stalled_for(&self) -> Option<Duration> {
+        let snapshot = self.snapshot();
+        (snapshot.windows_cut > snapshot.windows_done).then(|| {
+            self.born.elapsed().saturating_sub(Duration::from_nanos(self.moved_ns.load(Ordering::Relaxed)))
+        })
     }
 
     /// Every stream has been handed to its supervisor.
@@ -109,6 +153,23 @@ impl Progress {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_wait_is_timed_from_when_work_began_to_wait() {
+        let progress = Progress::default();
+        assert_eq!(progress.stalled_for(), None, "nothing cut, nothing waits");
+        progress.window_cut();
+        progress.window_done();
+        assert_eq!(progress.stalled_for(), None);
+        std::thread::sleep(Duration::from_millis(30));
+        // An idle spell before a window is cut is not a stall.
+        progress.window_cut();
+        assert!(progress.stalled_for().unwrap() < Duration::from_millis(20));
+        std::thread::sleep(Duration::from_millis(30));
+        assert!(progress.stalled_for().unwrap() >= Duration::from_millis(30));
+        progress.window_done();
+        assert_eq!(progress.stalled_for(), None);
+    }
 
     #[test]
     fn stalled_only_when_waiting_work_does_not_move() {

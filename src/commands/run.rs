@@ -20,10 +20,12 @@ pub fn run(path: &Path) -> anyhow::Result<u8> {
     let sinks = build_sinks(plan.sinks()).map_err(|e| Error::Runtime(e.to_string()))?;
     let shutdown_timeout = plan.service.shutdown_timeout;
     let http_listen = plan.service.http_listen.clone();
+    let stall_timeout = plan.service.stall_timeout;
     let running = pipeline.start(sinks)?;
     let _http = match &http_listen {
         Some(address) => {
-            Some(HttpListener::start(address, running.progress().clone()).map_err(Error::Runtime)?)
+            let progress = running.progress().clone();
+            Some(HttpListener::start(address, progress, stall_timeout).map_err(Error::Runtime)?)
         }
         None => None,
     };

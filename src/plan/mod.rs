@@ -45,6 +45,8 @@ pub struct InferenceSettings {
 pub struct ServiceSettings {
     pub shutdown_timeout: Duration,
     pub http_listen: Option<String>,
+    /// Windows waiting this long with none done make `/healthz` fail.
+    pub stall_timeout: Duration,
 }
 
 /// Everything the stages need, derived from a config and its model.
@@ -272,6 +274,7 @@ impl Plan {
         let service = ServiceSettings {
             shutdown_timeout: Duration::from_secs_f64(config.service.shutdown_timeout_s),
             http_listen: config.service.http_listen.clone(),
+            stall_timeout: Duration::from_secs_f64(config.service.stall_timeout_s),
         };
         let encoder_threads = if model.encoder.is_some() { i.encoder_threads } else { 0 };
         let decode_cores = DecodeCores::of_this_machine(i.workers * i.intra_threads, encoder_threads);

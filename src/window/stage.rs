@@ -41,6 +41,7 @@ impl WindowStage {
         progress: Arc<Progress>,
     ) -> Self {
         let id = windower.stream().clone();
+        progress.metrics.register_stream(&id);
         let frames_decoded = progress.metrics.frames_decoded.get_or_create(&Metrics::stream(&id)).clone();
         Self { id, windower, windows, output, progress, frames_decoded, encoder_failures: 0 }
     }

@@ -1,20 +1,35 @@
-//! `/metrics` scraped and parsed as Prometheus text, consistent with the events written;
-//! `/healthz` following a stream down and a stream given up.
+//! `/metrics` scraped and parsed as Prometheus text and by a strict OpenMetrics parser,
+//! consistent with the events written; `/healthz` following a stream down, a stream given up and
+//! a stuck sink; `/readyz` once the streams are started.
 
 use std::io::{Read, Write};
-use std::time::Duration;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
 
 use crate::util::*;
 use serde_json::Value;
 
-/// A plain HTTP/1.0 GET; returns the status code and the body.
-fn get(port: u16, path: &str) -> (u16, String) {
+/// A plain HTTP/1.0 GET; returns the status code, the content type and the body.
+fn get_typed(port: u16, path: &str) -> (u16, String, String) {
     let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
     write!(stream, "GET {path} HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n").unwrap();
     let mut text = String::new();
     stream.read_to_string(&mut text).unwrap();
     let (head, body) = text.split_once("\r\n\r\n").unwrap();
-    (head.split_whitespace().nth(1).unwrap().parse().unwrap(), body.to_owned())
+    let content_type = head
+        .lines()
+        .find_map(|l| l.split_once(':').filter(|(k, _)| k.eq_ignore_ascii_case("content-type")))
+        .map_or(String::new(), |(_, v)| v.trim().to_owned());
+    (head.split_whitespace().nth(1).unwrap().parse().unwrap(), content_type, body.to_owned())
+}
+
+fn get(port: u16, path: &str) -> (u16, String) {
+    let (code, _, body) = get_typed(port, path);
+    (code, body)
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
 fn sample(scrape: &prometheus_parse::Scrape, name: &str, stream: &str) -> f64 {
@@ -43,7 +58,7 @@ fn metrics_match_the_events_and_health_follows_the_streams() {
     let mut camera = RtspServer::start(&["--live", "--width", "160", "--height", "120"]);
     let video = dir.path().join("t.mp4");
     let truth = synth_video(&video, 160, 120, 2, 51);
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = free_port();
     let p = write_pipeline(
         dir.path(),
         "p.toml",
@@ -73,6 +88,18 @@ fn metrics_match_the_events_and_health_follows_the_streams() {
         (Some("up"), Some("ended"))
     );
 
+    let (code, body) = get(port, "/readyz");
+    assert_eq!(code, 200, "every stream started, none still connecting: {body}");
+
+    // Defect pinned: /metrics was labelled Prometheus 0.0.4 text while prometheus-client writes
+    // OpenMetrics (`# EOF`, `_total` families); the label now says so and a strict parser agrees.
+    let (code, content_type, body) = get_typed(port, "/metrics");
+    assert_eq!(code, 200);
+    assert!(content_type.starts_with("application/openmetrics-text; version=1.0.0"), "{content_type}");
+    let exposition = openmetrics_parser::openmetrics::parse_openmetrics(&body)
+        .unwrap_or_else(|e| panic!("not valid OpenMetrics: {e:?}\n{body}"));
+    assert!(exposition.families.contains_key("actiond_frames_decoded"), "{:?}", exposition.families.keys());
+
     let metrics = scrape(port);
     let file_windows = seen.iter().filter(|e| e["stream"] == "file" && e["type"] == "window").count();
     assert_eq!(sample(&metrics, "actiond_frames_decoded_total", "file"), truth["frames"].as_f64().unwrap());
@@ -96,4 +123,53 @@ fn metrics_match_the_events_and_health_follows_the_streams() {
     let metrics = scrape(port);
     assert_eq!(sample(&metrics, "actiond_stream_up", "cam"), 0.0);
     assert_eq!(sample(&metrics, "actiond_reconnects_total", "cam"), 3.0);
+}
+
+#[test]
+fn a_stuck_sink_makes_healthz_unhealthy_and_names_the_stall() {
+    let dir = tempdir();
+    let video = dir.path().join("long.mp4");
+    synth_video(&video, 160, 120, 8, 41);
+    let port = free_port();
+    // One window per frame to stdout, which nobody reads: the pipe fills, the sink blocks, and
+    // windows wait with none done.
+    let p = write_pipeline(
+        dir.path(),
+        "p.toml",
+        &format!(
+            "[model]\npath = \"{}\"\nlabels = \"{}\"\nheight = 32\nwidth = 32\n\n[window]\nstride = 1\n\n\
+             [service]\nhttp_listen = \"127.0.0.1:{port}\"\nstall_timeout_s = 1.0\n\n\
+             [[streams]]\nid = \"file\"\nuri = \"{}\"\n",
+            fixture("mean_color_ncthw.onnx").display(),
+            fixture("rgb_labels.txt").display(),
+            video.display()
+        ),
+    );
+    let mut child = Command::new(BIN)
+        .args(["run", p.to_str().unwrap()])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let stuck = loop {
+        assert!(Instant::now() < deadline, "/healthz never reported the stall");
+        // The listener comes up once the pipeline has started.
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            let (code, body) = get(port, "/healthz");
+            if code == 503 {
+                break body;
+            }
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let health: Value = serde_json::from_str(&stuck).unwrap();
+    assert_eq!(health["status"], "unhealthy");
+    assert!(health["stalled_s"].as_f64().unwrap() >= 1.0, "{stuck}");
+    assert_eq!(health["streams"]["file"], "up", "the stream itself is fine: {stuck}");
+    // Unblocked, the windows move again and the file finishes.
+    let mut stdout = child.stdout.take().unwrap();
+    let reader = std::thread::spawn(move || std::io::copy(&mut stdout, &mut std::io::sink()).unwrap());
+    assert_eq!(child.wait().unwrap().code(), Some(0));
+    assert!(reader.join().unwrap() > 64 * 1024);
 }
