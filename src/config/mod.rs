@@ -263,6 +263,13 @@ mod tests {
     }
 
     #[test]
+    fn reconnect_jitter_outside_zero_to_one_is_refused_naming_the_stream() {
+        let file = write(&format!("{MINIMAL}[streams.reconnect]\njitter = 1.5\n"));
+        let error = PipelineConfig::load(file.path()).unwrap_err().to_string();
+        assert!(error.contains("reconnect.jitter") && error.contains("stream \""), "{error}");
+    }
+
+    #[test]
     fn unknown_key_is_named_with_the_file() {
         let file = write(&MINIMAL.replace("[[streams]]", "[window]\nstrid = 3\n[[streams]]"));
         let err = PipelineConfig::load(file.path()).unwrap_err().to_string();

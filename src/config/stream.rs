@@ -47,6 +47,9 @@ impl StreamConfig {
         if !(r.factor.is_finite() && r.factor >= 1.0) {
             return Err(format!("stream \"{}\": `reconnect.factor` must be at least 1", self.id));
         }
+        if !(0.0..1.0).contains(&r.jitter) {
+            return Err(format!("stream \"{}\": `reconnect.jitter` must be at least 0 and below 1", self.id));
+        }
         Ok(())
     }
 }
@@ -133,6 +136,10 @@ pub struct ReconnectConfig {
     pub max_delay_s: f64,
     /// Give up after this many failed attempts in a row (default: never).
     pub max_attempts: Option<u32>,
+    /// Each delay is drawn at random within ± this fraction of itself, so that cameras dropped
+    /// together by one network blip do not all reconnect in the same instant; 0 turns it off.
+    #[serde(default = "default_jitter")]
+    pub jitter: f64,
 }
 
 fn default_stall_timeout_s() -> f64 {
@@ -143,6 +150,9 @@ fn default_initial_delay_s() -> f64 {
 }
 fn default_backoff_factor() -> f64 {
     2.0
+}
+fn default_jitter() -> f64 {
+    0.2
 }
 fn default_max_delay_s() -> f64 {
     30.0
@@ -156,6 +166,7 @@ impl Default for ReconnectConfig {
             factor: default_backoff_factor(),
             max_delay_s: default_max_delay_s(),
             max_attempts: None,
+            jitter: default_jitter(),
         }
     }
 }

@@ -109,6 +109,7 @@ fn reconnect_policy(c: &ReconnectConfig) -> ReconnectPolicy {
         factor: c.factor,
         max: Duration::from_secs_f64(c.max_delay_s),
         max_attempts: c.max_attempts,
+        jitter: c.jitter,
     }
 }
 

@@ -8,7 +8,8 @@ use std::time::Duration;
 use crate::util::*;
 use serde_json::Value;
 
-/// A pipeline with the tiny mean-colour model (fast, labels irrelevant here) and live streams.
+/// A pipeline with the tiny mean-colour model (fast, labels irrelevant here) and live streams;
+/// no reconnect jitter, so the tests can check the exact growth of the delays.
 fn live_pipeline(dir: &Path, streams: &[(&str, &str, &str)]) -> std::path::PathBuf {
     let mut text = format!(
         "[model]\npath = \"{}\"\nlabels = \"{}\"\nheight = 32\nwidth = 32\n\n[window]\nstride = 2\n",
@@ -18,7 +19,8 @@ fn live_pipeline(dir: &Path, streams: &[(&str, &str, &str)]) -> std::path::PathB
     for (id, uri, extra) in streams {
         text.push_str(&format!(
             "\n[[streams]]\nid = \"{id}\"\nuri = \"{uri}\"\n[streams.rtsp]\ntransport = \"tcp\"\nlatency_ms = 50\n\
-             [streams.reconnect]\nstall_timeout_s = 2.0\ninitial_delay_s = 0.2\nfactor = 2.0\nmax_delay_s = 1.6\n{extra}\n"
+             [streams.reconnect]\nstall_timeout_s = 2.0\ninitial_delay_s = 0.2\nfactor = 2.0\nmax_delay_s = 1.6\n\
+             jitter = 0.0\n{extra}\n"
         ));
     }
     write_pipeline(dir, "live.toml", &text)
