@@ -20,6 +20,7 @@ APT_PACKAGES=(
   prometheus
   systemd
   python3 python3-pip unzip
+  ca-certificates
 )
 
 log() { printf 'setup: %s\n' "$*" >&2; }

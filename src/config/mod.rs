@@ -23,8 +23,8 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-pub use crate::output::sinks::SinkConfig;
 use crate::output::sinks::SinkSpec;
+pub use crate::output::sinks::{SinkConfig, SinkEntry};
 pub use auto::AutoOr;
 pub use events::{EventMode, EventsConfig};
 pub use inference::InferenceConfig;
@@ -71,8 +71,8 @@ pub struct PipelineConfig {
     #[serde(default)]
     pub events: EventsConfig,
     /// Where events go; default: stdout only.
-    #[serde(default = "SinkConfig::defaults")]
-    pub sinks: Vec<SinkConfig>,
+    #[serde(default = "SinkEntry::defaults")]
+    pub sinks: Vec<SinkEntry>,
     /// Behaviour as a long-running service.
     #[serde(default)]
     pub service: ServiceConfig,
@@ -121,6 +121,10 @@ impl PipelineConfig {
         let mut pipeline: PipelineConfig = raw.try_deserialize().map_err(|e| invalid(e.to_string()))?;
         let base = path.parent().unwrap_or(Path::new("."));
         pipeline.resolve_paths(base);
+        let instance = crate::output::sinks::instance_name(path);
+        for sink in &mut pipeline.sinks {
+            sink.name_instance(&instance);
+        }
         pipeline.check().map_err(invalid)?;
         pipeline.file = path.to_owned();
         Ok(pipeline)
@@ -267,6 +271,27 @@ mod tests {
         let file = write(&format!("{MINIMAL}[streams.reconnect]\njitter = 1.5\n"));
         let error = PipelineConfig::load(file.path()).unwrap_err().to_string();
         assert!(error.contains("reconnect.jitter") && error.contains("stream \""), "{error}");
+    }
+
+    #[test]
+    fn two_pipelines_on_one_host_get_different_mqtt_client_ids() {
+        // Defect pinned: every MQTT sink defaulted to client id "actiond", so two `actiond@`
+        // units on one broker took turns kicking each other off.
+        let sink = "[[sinks]]\ntype = \"mqtt\"\nurl = \"mqtt://127.0.0.1:1883\"\n";
+        let id_of = |file: &tempfile::NamedTempFile| {
+            let cfg = PipelineConfig::load(file.path()).unwrap();
+            let SinkConfig::Mqtt(mqtt) = &cfg.sinks[0].sink else { panic!("an mqtt sink") };
+            mqtt.client_id.clone().unwrap()
+        };
+        let (a, b) = (write(&format!("{MINIMAL}{sink}")), write(&format!("{MINIMAL}{sink}")));
+        let (id_a, id_b) = (id_of(&a), id_of(&b));
+        assert_ne!(id_a, id_b);
+        assert_eq!(id_a, id_of(&a), "the same across restarts");
+        let host = gethostname::gethostname().to_string_lossy().into_owned();
+        let host: String = host.chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '-' }).collect();
+        assert!(id_a.starts_with(&format!("actiond-{host}-")), "{id_a}");
+        let given = write(&format!("{MINIMAL}{sink}client_id = \"gate-cam\"\n"));
+        assert_eq!(id_of(&given), "gate-cam");
     }
 
     #[test]

@@ -16,6 +16,18 @@ pub struct LabelScore {
     pub score: f32,
 }
 
+/// Every event `type`, as a sink's `types` filter names them.
+pub const EVENT_TYPES: [&str; 8] = [
+    "window",
+    "action_start",
+    "action_end",
+    "stream_up",
+    "stream_down",
+    "reconnecting",
+    "stream_failed",
+    "stream_end",
+];
+
 /// Anything written to the sinks.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(untagged)]
@@ -276,6 +288,30 @@ pub struct ActionEvent {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn event_types_list_every_kind() {
+        use super::{ActionKind, EVENT_TYPES};
+        use crate::flow::StatusKind;
+        let mut kinds = vec!["window", ActionKind::ActionStart.as_str(), ActionKind::ActionEnd.as_str()];
+        for status in [
+            StatusKind::Up,
+            StatusKind::Down,
+            StatusKind::Reconnecting,
+            StatusKind::Failed,
+            StatusKind::Ended,
+        ] {
+            // A new status kind fails to compile here until it is listed.
+            match status {
+                StatusKind::Up
+                | StatusKind::Down
+                | StatusKind::Reconnecting
+                | StatusKind::Failed
+                | StatusKind::Ended => kinds.push(status.as_str()),
+            }
+        }
+        assert_eq!(kinds, EVENT_TYPES);
+    }
+
     use super::*;
     use crate::flow::FailureReason;
     use std::time::Duration;

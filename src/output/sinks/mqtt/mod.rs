@@ -13,14 +13,16 @@
 mod config;
 mod connection;
 mod publisher;
+mod tls;
 
+use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Sender, bounded};
-use rumqttc::{Client, LastWill, MqttOptions, QoS, Transport};
+use rumqttc::{Client, LastWill, MqttOptions, QoS};
 
 use config::Endpoint;
 pub use config::MqttConfig;
@@ -90,7 +92,8 @@ impl MqttSink {
         let prefix = config.topic_prefix.trim_end_matches('/').to_owned();
         let qos = qos_of(config.qos);
         let availability = format!("{prefix}/availability");
-        let mut options = MqttOptions::new(config.client_id.clone(), endpoint.host, endpoint.port);
+        let client_id = config.client_id.clone().unwrap_or_else(|| super::instance_name(Path::new("")));
+        let mut options = MqttOptions::new(client_id, endpoint.host, endpoint.port);
         options.set_keep_alive(Duration::from_secs(10));
         options.set_clean_session(false);
         options.set_last_will(LastWill::new(&availability, "offline", QoS::AtLeastOnce, true));
@@ -99,10 +102,7 @@ impl MqttSink {
             options.set_credentials(user.clone(), password);
         }
         if endpoint.tls {
-            let _ = rustls::crypto::ring::default_provider().install_default();
-            let path = config.ca_file.as_ref().ok_or_else(|| fail("mqtts:// needs `ca_file`".into()))?;
-            let ca = std::fs::read(path).map_err(|e| fail(format!("CA file {}: {e}", path.display())))?;
-            options.set_transport(Transport::tls(ca, None, None));
+            options.set_transport(tls::transport(config.ca_file.as_deref()).map_err(fail)?);
         }
         let (client, connection) = Client::new(options, 64);
         let (buffer, queue) = bounded::<Message>(config.buffer.max(1));
