@@ -4,3 +4,4 @@
 pub mod run;
 pub mod tools;
 pub mod training;
+pub mod version;

@@ -22,9 +22,10 @@ pub enum Ceiling {
     Decode {
         /// Video file.
         video: String,
-        /// Frame size the pipeline scales to (the model's).
+        /// Frame width the pipeline scales to (the model's).
         #[arg(long, default_value_t = 64)]
         width: u32,
+        /// Frame height the pipeline scales to (the model's).
         #[arg(long, default_value_t = 64)]
         height: u32,
         /// Keep the aspect ratio with black borders (`source.resize = "letterbox"`).
@@ -39,6 +40,8 @@ pub enum Ceiling {
     Infer {
         /// Pipeline file (TOML).
         pipeline: PathBuf,
+        /// Length of the video whose windows are run, in frames (the benchmark passes the
+        /// decoded video's).
         #[arg(long)]
         frames: u64,
     },
@@ -127,10 +130,13 @@ pub struct SynthArgs {
     /// relative to the CSV; the header is written when the file is new).
     #[arg(long)]
     segments_csv: Option<PathBuf>,
+    /// Frame width in pixels; every length of the scene scales with the frame.
     #[arg(long, default_value_t = 320)]
     width: u32,
+    /// Frame height in pixels.
     #[arg(long, default_value_t = 240)]
     height: u32,
+    /// Frames per second.
     #[arg(long, default_value_t = 25)]
     fps: u32,
     /// Number of action segments (2–4 s each); every action appears before any repeats.
@@ -140,8 +146,10 @@ pub struct SynthArgs {
     /// order of `--segments` actions.
     #[arg(long, value_delimiter = ',', value_parser = parse_action)]
     actions: Vec<Action>,
+    /// Seed of the scenes (background, object, motion, order): the same seed gives the same video.
     #[arg(long, default_value_t = 1)]
     seed: u64,
+    /// Encoder: h264 (in MP4) or vp8 (in WebM); default: from the --out extension.
     #[arg(long, value_enum)]
     codec: Option<Codec>,
 }

@@ -45,6 +45,12 @@ pub fn library_candidates(configured: Option<&Path>) -> Vec<Candidate> {
 }
 
 static ENVIRONMENT: OnceLock<Environment> = OnceLock::new();
+static LOADED: OnceLock<PathBuf> = OnceLock::new();
+
+/// The library file loaded by [`environment`], once it has been.
+pub fn loaded_library() -> Option<&'static Path> {
+    LOADED.get().map(PathBuf::as_path)
+}
 
 /// Loads the library (once per process) and returns the shared ONNX Runtime environment.
 pub fn environment(configured: Option<&Path>) -> Result<Environment, ModelError> {
@@ -67,6 +73,7 @@ pub fn environment(configured: Option<&Path>) -> Result<Environment, ModelError>
         .build()
         .map_err(|e| ModelError::Runtime(e.to_string()))?;
     tracing::debug!(library = %found.path.display(), origin = found.origin, "Loaded ONNX Runtime.");
+    let _ = LOADED.set(found.path.clone());
     Ok(ENVIRONMENT.get_or_init(|| env).clone())
 }
 

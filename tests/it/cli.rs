@@ -137,3 +137,26 @@ fn a_password_set_in_code_reaches_the_camera_settings() {
     let rtsp = pipeline.plan().streams[0].options.rtsp.as_ref().expect("an RTSP stream is live");
     assert_eq!(rtsp.password.as_ref().map(|p| p.expose()), Some("s3cret"));
 }
+
+#[test]
+fn version_names_the_gstreamer_and_onnx_runtime_found_at_run_time() {
+    let out = actiond(&["--version"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(text.starts_with(&format!("actiond {}", env!("CARGO_PKG_VERSION"))), "{text}");
+    assert!(text.contains("GStreamer 1."), "{text}");
+    // The release scripts/setup.sh installs.
+    assert!(text.contains("ONNX Runtime 1.31.1"), "{text}");
+}
+
+#[test]
+fn help_names_exit_codes_environment_and_signals() {
+    let out = actiond(&["--help"]);
+    assert!(out.status.success());
+    let text = stdout(&out);
+    for needle in
+        ["Exit codes:", "3  configuration error", "ACTIOND__<TABLE>__<KEY>", "ORT_DYLIB_PATH", "SIGHUP"]
+    {
+        assert!(text.contains(needle), "--help lacks {needle:?}:\n{text}");
+    }
+}
