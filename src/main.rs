@@ -149,13 +149,7 @@ enum Command {
 }
 
 fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
-        )
-        .init();
+    commands::logging::init();
     let mut command = Cli::command();
     if std::env::args().skip(1).any(|a| a == "--version" || a == "-V") {
         // Only then: finding GStreamer and ONNX Runtime costs tens of milliseconds.
@@ -204,7 +198,9 @@ fn main() -> ExitCode {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
             let code = exit_code_of(&e);
-            eprintln!("actiond: error: {e:#}");
+            // Under the journal, as an error (`journalctl -p err` shows it).
+            let prefix = if commands::logging::stderr_is_the_journal() { "<3>" } else { "" };
+            eprintln!("{prefix}actiond: error: {e:#}");
             ExitCode::from(code)
         }
     }

@@ -1,6 +1,7 @@
 //! The binary's subcommands: each turns parsed arguments into library calls and an exit code.
 //! They are not part of the library; `src/main.rs` only parses and dispatches.
 
+pub mod logging;
 pub mod run;
 pub mod tools;
 pub mod training;
