@@ -3,7 +3,6 @@
 //! the dashboard is valid JSON with a query on every panel.
 
 use std::collections::BTreeSet;
-use std::io::{Read, Write};
 use std::process::Command;
 use std::time::Duration;
 
@@ -14,7 +13,7 @@ use crate::util::*;
 fn exported_families() -> BTreeSet<String> {
     let dir = tempdir();
     let camera = RtspServer::start(&["--live", "--width", "160", "--height", "120"]);
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = free_port();
     let p = write_pipeline(
         dir.path(),
         "p.toml",
@@ -30,10 +29,8 @@ fn exported_families() -> BTreeSet<String> {
     let mut seen = Vec::new();
     let windows = |e: &serde_json::Value| e["type"] == "window";
     assert!(daemon.wait_for(Duration::from_secs(20), &mut seen, windows), "{}", daemon.stderr());
-    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
-    write!(stream, "GET /metrics HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n").unwrap();
-    let mut text = String::new();
-    stream.read_to_string(&mut text).unwrap();
+    let (code, text) = http_get(port, "/metrics");
+    assert_eq!(code, 200);
     text.lines()
         .filter_map(|l| l.strip_prefix("# TYPE "))
         .filter_map(|l| l.split_whitespace().next())

@@ -119,7 +119,7 @@ fn killed_camera_reconnects_again_and_again_while_the_other_keeps_going() {
 fn unreachable_camera_is_retried_as_configured_then_given_up() {
     let dir = tempdir();
     // A port nobody listens on: bind, read the port, close.
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = free_port();
     let url = format!("rtsp://127.0.0.1:{port}/nothing");
     let pipeline = live_pipeline(dir.path(), &[("gone", &url, "max_attempts = 3")]);
     let out = actiond(&["run", pipeline.to_str().unwrap()]);
@@ -175,7 +175,7 @@ fn right_credentials_from_the_environment_get_frames() {
 #[test]
 fn sigterm_is_prompt_while_a_stream_waits_to_reconnect() {
     let dir = tempdir();
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = free_port();
     let url = format!("rtsp://127.0.0.1:{port}/nothing");
     let text = std::fs::read_to_string(live_pipeline(dir.path(), &[("gone", &url, "")]))
         .unwrap()

@@ -2,35 +2,11 @@
 //! consistent with the events written; `/healthz` following a stream down, a stream given up and
 //! a stuck sink; `/readyz` once the streams are started.
 
-use std::io::{Read, Write};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::util::*;
 use serde_json::Value;
-
-/// A plain HTTP/1.0 GET; returns the status code, the content type and the body.
-fn get_typed(port: u16, path: &str) -> (u16, String, String) {
-    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
-    write!(stream, "GET {path} HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n").unwrap();
-    let mut text = String::new();
-    stream.read_to_string(&mut text).unwrap();
-    let (head, body) = text.split_once("\r\n\r\n").unwrap();
-    let content_type = head
-        .lines()
-        .find_map(|l| l.split_once(':').filter(|(k, _)| k.eq_ignore_ascii_case("content-type")))
-        .map_or(String::new(), |(_, v)| v.trim().to_owned());
-    (head.split_whitespace().nth(1).unwrap().parse().unwrap(), content_type, body.to_owned())
-}
-
-fn get(port: u16, path: &str) -> (u16, String) {
-    let (code, _, body) = get_typed(port, path);
-    (code, body)
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
 
 fn sample(scrape: &prometheus_parse::Scrape, name: &str, stream: &str) -> f64 {
     scrape
@@ -47,7 +23,7 @@ fn sample(scrape: &prometheus_parse::Scrape, name: &str, stream: &str) -> f64 {
 }
 
 fn scrape(port: u16) -> prometheus_parse::Scrape {
-    let (code, body) = get(port, "/metrics");
+    let (code, body) = http_get(port, "/metrics");
     assert_eq!(code, 200);
     prometheus_parse::Scrape::parse(body.lines().map(|l| Ok(l.to_owned()))).expect("Prometheus text format")
 }
@@ -80,7 +56,7 @@ fn metrics_match_the_events_and_health_follows_the_streams() {
     let cam_windows = |e: &Value| e["stream"] == "cam" && e["type"] == "window";
     assert!(daemon.wait_for(Duration::from_secs(20), &mut seen, cam_windows));
 
-    let (code, body) = get(port, "/healthz");
+    let (code, body) = http_get(port, "/healthz");
     assert_eq!(code, 200, "{body}");
     let health: Value = serde_json::from_str(&body).unwrap();
     assert_eq!(
@@ -88,12 +64,12 @@ fn metrics_match_the_events_and_health_follows_the_streams() {
         (Some("up"), Some("ended"))
     );
 
-    let (code, body) = get(port, "/readyz");
+    let (code, body) = http_get(port, "/readyz");
     assert_eq!(code, 200, "every stream started, none still connecting: {body}");
 
     // Defect pinned: /metrics was labelled Prometheus 0.0.4 text while prometheus-client writes
     // OpenMetrics (`# EOF`, `_total` families); the label now says so and a strict parser agrees.
-    let (code, content_type, body) = get_typed(port, "/metrics");
+    let (code, content_type, body) = http_get_typed(port, "/metrics");
     assert_eq!(code, 200);
     assert!(content_type.starts_with("application/openmetrics-text; version=1.0.0"), "{content_type}");
     let exposition = openmetrics_parser::openmetrics::parse_openmetrics(&body)
@@ -114,11 +90,11 @@ fn metrics_match_the_events_and_health_follows_the_streams() {
     // The camera goes away: down (still healthy while retrying), then given up (unhealthy).
     camera.kill();
     assert!(daemon.wait_for(Duration::from_secs(10), &mut seen, |e| e["type"] == "stream_down"));
-    let (code, body) = get(port, "/healthz");
+    let (code, body) = http_get(port, "/healthz");
     assert_eq!(code, 200, "retrying within policy: {body}");
     assert!(body.contains("\"cam\":\"down\""), "{body}");
     assert!(daemon.wait_for(Duration::from_secs(20), &mut seen, |e| e["type"] == "stream_failed"));
-    let (code, body) = get(port, "/healthz");
+    let (code, body) = http_get(port, "/healthz");
     assert_eq!(code, 503, "{body}");
     let metrics = scrape(port);
     assert_eq!(sample(&metrics, "actiond_stream_up", "cam"), 0.0);
@@ -156,7 +132,7 @@ fn a_stuck_sink_makes_healthz_unhealthy_and_names_the_stall() {
         assert!(Instant::now() < deadline, "/healthz never reported the stall");
         // The listener comes up once the pipeline has started.
         if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-            let (code, body) = get(port, "/healthz");
+            let (code, body) = http_get(port, "/healthz");
             if code == 503 {
                 break body;
             }

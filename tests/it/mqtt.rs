@@ -207,7 +207,7 @@ fn make_certificates(dir: &Path) {
 fn tls_to_the_broker_with_a_private_ca() {
     let dir = tempdir();
     make_certificates(dir.path());
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = free_port();
     let d = dir.path().display();
     std::fs::write(
         dir.path().join("m.conf"),

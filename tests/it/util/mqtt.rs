@@ -2,6 +2,7 @@
 
 use std::process::Command;
 
+use super::http::free_port;
 use super::run::tempdir;
 
 /// A real mosquitto broker on 127.0.0.1 at a free port, with persistence so that a restart
@@ -15,7 +16,7 @@ pub struct Broker {
 impl Broker {
     pub fn start() -> Self {
         let dir = tempdir();
-        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let port = free_port();
         let mut broker = Self { dir, child: None, port };
         broker.spawn();
         broker
