@@ -90,6 +90,7 @@ pub fn run(
 
     let plan = Arc::new(plan);
     let mut set = StreamSet::new(plan.clone(), &queues, output_tx.clone(), progress.clone());
+    set.announce(plan.streams.iter().map(|s| s.id.clone()).collect());
     for stream in &plan.streams {
         set.spawn(stream.clone())?;
     }

@@ -20,6 +20,7 @@ impl StreamSet<'_> {
             }
         };
         let wanted: BTreeMap<String, StreamPlan> = streams.into_iter().map(|s| (s.id.clone(), s)).collect();
+        self.announce(wanted.keys().cloned().collect());
         let removed: Vec<String> =
             self.running.keys().filter(|id| !wanted.contains_key(*id)).cloned().collect();
         for id in &removed {

@@ -53,6 +53,13 @@ impl<'a> StreamSet<'a> {
         }
     }
 
+    /// Tells the output stage which streams are now configured (at start, and on reload before
+    /// any added stream starts).
+    pub fn announce(&self, streams: Vec<String>) {
+        // The output stage outlives every sender; a failed send means it is already gone.
+        let _ = self.output.send(StageMessage::Roster(streams));
+    }
+
     pub fn spawn(&mut self, stream: StreamPlan) -> Result<(), Error> {
         self.progress.set_state(&stream.id, StreamState::Starting);
         let stop = Arc::new(AtomicBool::new(false));

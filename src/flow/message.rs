@@ -30,6 +30,10 @@ pub enum StageMessage {
     Dropped(WindowMeta),
     /// A change of a stream's state, following the stream's first `after_windows` windows.
     Status { stream: Arc<str>, after_windows: u64, event: StatusEvent },
+    /// The ids of the streams now configured: sent at start and after each reload, ahead of any
+    /// event of an added stream. Sinks that describe the streams to others (Home Assistant
+    /// discovery) announce added streams and withdraw removed ones.
+    Roster(Vec<String>),
 }
 
 /// Where a message belongs in its stream's order.
@@ -42,19 +46,21 @@ pub enum Slot {
 }
 
 impl StageMessage {
-    /// The stream a message is about and where it belongs in that stream's order.
-    pub fn slot(&self) -> (&Arc<str>, Slot) {
+    /// The stream a message is about and where it belongs in that stream's order; `None` for
+    /// a roster, which belongs to no stream and is released at once.
+    pub fn slot(&self) -> Option<(&Arc<str>, Slot)> {
         match self {
-            StageMessage::Prediction(p) => (&p.meta.stream, Slot::Window(p.meta.index)),
-            StageMessage::Dropped(meta) => (&meta.stream, Slot::Window(meta.index)),
+            StageMessage::Prediction(p) => Some((&p.meta.stream, Slot::Window(p.meta.index))),
+            StageMessage::Dropped(meta) => Some((&meta.stream, Slot::Window(meta.index))),
             StageMessage::Status { stream, after_windows, .. } => {
-                (stream, Slot::AfterWindows(*after_windows))
+                Some((stream, Slot::AfterWindows(*after_windows)))
             }
+            StageMessage::Roster(_) => None,
         }
     }
 
     /// Whether it stands for a window (classified, failed or dropped).
     pub fn is_window(&self) -> bool {
-        matches!(self.slot().1, Slot::Window(_))
+        matches!(self.slot(), Some((_, Slot::Window(_))))
     }
 }

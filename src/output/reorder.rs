@@ -46,7 +46,9 @@ impl Reorderer {
     /// Accepts any message; returns what is now ready, in order. A prediction or a dropped
     /// window waits for the stream's earlier windows; a status waits for the windows it follows.
     pub fn push(&mut self, message: StageMessage) -> Vec<StageMessage> {
-        let (stream, slot) = message.slot();
+        let Some((stream, slot)) = message.slot() else {
+            return vec![message];
+        };
         let queue = self.streams.entry(stream.clone()).or_default();
         match slot {
             Slot::Window(index) => {
@@ -96,6 +98,7 @@ mod tests {
                 StageMessage::Prediction(p) => format!("p{}", p.meta.index),
                 StageMessage::Dropped(m) => format!("d{}", m.index),
                 StageMessage::Status { event, .. } => event.kind.as_str().to_owned(),
+                StageMessage::Roster(ids) => format!("roster {ids:?}"),
             })
             .collect()
     }
@@ -130,6 +133,13 @@ mod tests {
         assert_eq!(describe(&r.push(prediction("a", 0))), ["p0"]);
         assert_eq!(describe(&r.push(prediction("a", 1))), ["p1", "stream_down"]);
         assert_eq!(describe(&r.push(down("a", 2))), ["stream_down"]);
+    }
+
+    #[test]
+    fn a_roster_waits_for_nothing() {
+        let mut r = Reorderer::default();
+        assert!(r.push(prediction("a", 1)).is_empty());
+        assert_eq!(describe(&r.push(StageMessage::Roster(vec!["a".into()]))), ["roster [\"a\"]"]);
     }
 
     #[test]

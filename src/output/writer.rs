@@ -5,7 +5,7 @@ use std::time::Instant;
 
 use prometheus_client::metrics::counter::Counter;
 
-use super::{OutputSettings, OutputSummary, Sink};
+use super::{OutputSettings, OutputSummary, Roster, Sink};
 use crate::events::{ActionDetector, Smoother, WindowTimes};
 use crate::flow::{Event, Prediction, StageMessage, StatusEvent, WindowEvent, WindowMeta};
 use crate::metrics::{EventLabel, Metrics};
@@ -61,6 +61,20 @@ impl<'a> Writer<'a> {
                 self.stream(&meta.stream).windows_dropped.inc();
             }
             StageMessage::Status { event, .. } => self.status(event),
+            StageMessage::Roster(streams) => self.roster(streams),
+        }
+    }
+
+    fn roster(&mut self, streams: Vec<String>) {
+        let labels = &self.settings.labels;
+        let ignored = &self.settings.rules.detection.ignored;
+        let actions = labels.iter().zip(ignored).filter(|(_, i)| !**i).map(|(l, _)| l.clone()).collect();
+        let roster = Roster { streams, labels: labels.clone(), actions };
+        for sink in self.sinks.iter_mut() {
+            if let Err(e) = sink.roster(&roster) {
+                self.summary.sink_errors += 1;
+                tracing::error!(error = %e, "Sink error.");
+            }
         }
     }
 
@@ -106,6 +120,9 @@ impl<'a> Writer<'a> {
         }
         if rules.windows && reported {
             self.write(Event::Window(event));
+        } else {
+            let event = Event::Window(event);
+            self.sinks.iter_mut().for_each(|sink| sink.observe(&event));
         }
         if rules.actions {
             actions.into_iter().for_each(|a| self.write(Event::Action(a)));

@@ -17,6 +17,7 @@ mod embeddings;
 mod evaluate;
 mod events;
 mod export_contract;
+mod home_assistant;
 mod layouts;
 mod live;
 mod live_labels;

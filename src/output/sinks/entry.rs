@@ -7,7 +7,7 @@ use std::path::PathBuf;
 
 use serde::Deserialize;
 
-use super::{Sink, SinkConfig, SinkSpec};
+use super::{Roster, Sink, SinkConfig, SinkSpec};
 use crate::flow::{EVENT_TYPES, Event};
 use crate::output::OutputError;
 
@@ -83,10 +83,23 @@ struct Filtered {
 
 impl Sink for Filtered {
     fn write(&mut self, event: &Event) -> Result<(), OutputError> {
-        if self.types.contains(event.kind()) { self.sink.write(event) } else { Ok(()) }
+        if self.types.contains(event.kind()) {
+            self.sink.write(event)
+        } else {
+            self.sink.observe(event);
+            Ok(())
+        }
     }
 
     fn flush(&mut self) -> Result<(), OutputError> {
         self.sink.flush()
+    }
+
+    fn roster(&mut self, roster: &Roster) -> Result<(), OutputError> {
+        self.sink.roster(roster)
+    }
+
+    fn observe(&mut self, event: &Event) {
+        self.sink.observe(event);
     }
 }

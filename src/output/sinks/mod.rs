@@ -22,11 +22,31 @@ pub use stdout::{StdoutConfig, StdoutSink};
 use super::OutputError;
 use crate::flow::Event;
 
+/// The streams a run now has and the labels they report: what a sink that describes streams to
+/// others (Home Assistant discovery) needs. Given at start and after each reload.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Roster {
+    /// Stream ids, as configured.
+    pub streams: Vec<String>,
+    /// The model's labels.
+    pub labels: Vec<String>,
+    /// The labels that can start an action (those not in `events.ignore`).
+    pub actions: Vec<String>,
+}
+
 /// A destination for events.
 pub trait Sink: Send {
     /// Writes one event; a sink that buffers must make it durable by `flush`.
     fn write(&mut self, event: &Event) -> Result<(), OutputError>;
     fn flush(&mut self) -> Result<(), OutputError>;
+    /// The configured streams changed (or the run began). Most sinks do not care.
+    fn roster(&mut self, _roster: &Roster) -> Result<(), OutputError> {
+        Ok(())
+    }
+    /// An event this sink is not written: one its `types` leave out, or a window whose label is
+    /// not reported (ignored, or under `min_score`). A sink that keeps state for others (the
+    /// current label of a Home Assistant sensor) still learns from it.
+    fn observe(&mut self, _event: &Event) {}
 }
 
 /// What every sink's configuration does for itself.

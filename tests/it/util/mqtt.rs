@@ -87,9 +87,19 @@ pub struct Subscriber {
 
 impl Subscriber {
     pub fn start(port: u16, filter: &str) -> Self {
+        Self::connect(port, filter, &format!("test-sub-{port}"), false)
+    }
+
+    /// A second subscriber with a clean session of its own: it gets the retained messages, as
+    /// a client that connects later (a restarted Home Assistant) would.
+    pub fn late(port: u16, filter: &str, name: &str) -> Self {
+        Self::connect(port, filter, &format!("test-{name}-{port}"), true)
+    }
+
+    fn connect(port: u16, filter: &str, client_id: &str, clean_session: bool) -> Self {
         use rumqttc::{Event, Packet, QoS};
-        let mut options = rumqttc::MqttOptions::new(format!("test-sub-{port}"), "127.0.0.1", port);
-        options.set_clean_session(false);
+        let mut options = rumqttc::MqttOptions::new(client_id, "127.0.0.1", port);
+        options.set_clean_session(clean_session);
         options.set_keep_alive(std::time::Duration::from_secs(5));
         let (client, mut connection) = rumqttc::Client::new(options, 100);
         let (tx, messages) = crossbeam_channel::unbounded();

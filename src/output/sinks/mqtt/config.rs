@@ -40,6 +40,13 @@ pub struct MqttConfig {
     /// Files wait for the broker (lossless) at most this long per event before dropping.
     #[serde(default = "default_lossless_wait_s")]
     pub lossless_wait_s: f64,
+    /// Home Assistant MQTT discovery: a device per stream with a connectivity sensor, the
+    /// current label and a binary sensor per action label (see the README).
+    #[serde(default)]
+    pub discovery: bool,
+    /// Where Home Assistant listens for discovery configs.
+    #[serde(default = "default_discovery_prefix")]
+    pub discovery_prefix: String,
     /// The password, resolved from `password` or `password_env` by the plan.
     #[serde(skip)]
     pub resolved_password: Option<Secret>,
@@ -50,6 +57,9 @@ fn default_qos() -> u8 {
 }
 fn default_topic_prefix() -> String {
     "actiond".into()
+}
+fn default_discovery_prefix() -> String {
+    "homeassistant".into()
 }
 fn default_mqtt_buffer() -> usize {
     10_000
@@ -127,6 +137,9 @@ impl SinkSpec for MqttConfig {
                 std::fs::metadata(path).map_err(|e| format!("`ca_file` {}: {e}", path.display()))?;
             }
             _ => {}
+        }
+        if self.discovery_prefix.trim_matches('/').is_empty() || self.discovery_prefix.contains(['+', '#']) {
+            return Err("`discovery_prefix`: must be a topic without `+` or `#`".into());
         }
         if !(self.lossless_wait_s.is_finite() && self.lossless_wait_s >= 0.0) {
             return Err("`lossless_wait_s`: must be a number of seconds, 0 or more".into());

@@ -12,6 +12,7 @@
 
 mod config;
 mod connection;
+mod discovery;
 mod publisher;
 mod tls;
 
@@ -26,8 +27,9 @@ use rumqttc::{Client, LastWill, MqttOptions, QoS};
 
 use config::Endpoint;
 pub use config::MqttConfig;
+use discovery::Discovery;
 
-use super::Sink;
+use super::{Roster, Sink};
 use crate::flow::{DropOldest, Event};
 use crate::output::OutputError;
 
@@ -67,6 +69,8 @@ pub struct MqttSink {
     /// ...and events of live streams never wait: the oldest make room.
     lossy: DropOldest<Message>,
     lossless_wait: Duration,
+    /// Home Assistant discovery, when asked for.
+    discovery: Option<Discovery>,
     shared: Arc<Shared>,
     threads: Vec<JoinHandle<()>>,
 }
@@ -93,6 +97,8 @@ impl MqttSink {
         let qos = qos_of(config.qos);
         let availability = format!("{prefix}/availability");
         let client_id = config.client_id.clone().unwrap_or_else(|| super::instance_name(Path::new("")));
+        let discovery =
+            config.discovery.then(|| Discovery::new(&config.discovery_prefix, &prefix, &client_id));
         let mut options = MqttOptions::new(client_id, endpoint.host, endpoint.port);
         options.set_keep_alive(Duration::from_secs(10));
         options.set_clean_session(false);
@@ -129,6 +135,7 @@ impl MqttSink {
             lossy: DropOldest::new(buffer.clone(), queue),
             buffer,
             lossless_wait: Duration::from_secs_f64(config.lossless_wait_s),
+            discovery,
             shared,
             threads: vec![connection_thread, publisher_thread],
         })
@@ -153,10 +160,11 @@ impl MqttSink {
     }
 }
 
-impl Sink for MqttSink {
-    fn write(&mut self, event: &Event) -> Result<(), OutputError> {
-        let message = Message { topic: self.topic(event), payload: event.to_json(), retain: false };
-        if !event.is_live() {
+impl MqttSink {
+    /// Queues one message: messages of files wait for room (lossless) up to `lossless_wait_s`,
+    /// those of live streams make room by dropping the oldest.
+    fn send(&self, message: Message, live: bool) -> Result<(), OutputError> {
+        if !live {
             return self.buffer.send_timeout(message, self.lossless_wait).map_err(|_| {
                 self.shared.dropped.fetch_add(1, Ordering::Relaxed);
                 self.error(format!("broker unavailable for {:?}; event dropped", self.lossless_wait))
@@ -171,6 +179,35 @@ impl Sink for MqttSink {
                 }
             })
             .map_err(|_| self.error("publisher stopped".into()))
+    }
+
+    /// Publishes the Home Assistant states an event changes.
+    fn publish_states(&mut self, event: &Event) -> Result<(), OutputError> {
+        let Some(discovery) = self.discovery.as_mut() else { return Ok(()) };
+        let messages = discovery.on_event(event);
+        messages.into_iter().try_for_each(|m| self.send(m, event.is_live()))
+    }
+}
+
+impl Sink for MqttSink {
+    fn write(&mut self, event: &Event) -> Result<(), OutputError> {
+        let message = Message { topic: self.topic(event), payload: event.to_json(), retain: false };
+        self.send(message, event.is_live())?;
+        self.publish_states(event)
+    }
+
+    fn observe(&mut self, event: &Event) {
+        if let Err(e) = self.publish_states(event) {
+            tracing::warn!(error = %e, "Home Assistant state not published.");
+        }
+    }
+
+    /// Announces added streams to Home Assistant and withdraws removed ones. Never waits for
+    /// the broker: a reload must not hold every stream back while it is away.
+    fn roster(&mut self, roster: &Roster) -> Result<(), OutputError> {
+        let Some(discovery) = self.discovery.as_mut() else { return Ok(()) };
+        let messages = discovery.on_roster(roster);
+        messages.into_iter().try_for_each(|m| self.send(m, true))
     }
 
     /// Waits (up to `lossless_wait_s`) until every queued event has been acknowledged.
