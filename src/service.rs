@@ -123,6 +123,9 @@ pub fn supervise(running: RunningPipeline, shutdown_timeout: Duration, reload: O
             && reload.requested.swap(false, Ordering::Relaxed)
         {
             notify(&[NotifyState::Reloading]);
+            // logrotate's convention: the event files may have been renamed; reopen them even
+            // if the new configuration is rejected.
+            crate::output::reopen_files();
             match PipelineConfig::load(&reload.path) {
                 Ok(config) => running.reload(config),
                 Err(e) => tracing::error!(error = %e, "Reload rejected; the running configuration stays."),

@@ -3,6 +3,10 @@
 use serde::Deserialize;
 
 use super::{positive_seconds, uri_scheme};
+use crate::flow::BackoffConfig;
+use crate::flow::backoff::{
+    default_backoff_factor, default_initial_delay_s, default_jitter, default_max_delay_s,
+};
 use crate::secret::Secret;
 
 /// One input.
@@ -37,19 +41,12 @@ impl StreamConfig {
         let r = &self.reconnect;
         let durations = [
             ("reconnect.stall_timeout_s", r.stall_timeout_s),
-            ("reconnect.initial_delay_s", r.initial_delay_s),
-            ("reconnect.max_delay_s", r.max_delay_s),
             ("rtsp.connect_timeout_s", self.rtsp.connect_timeout_s),
         ];
         for (key, value) in durations {
             positive_seconds(key, value).map_err(|e| format!("stream \"{}\": {e}", self.id))?;
         }
-        if !(r.factor.is_finite() && r.factor >= 1.0) {
-            return Err(format!("stream \"{}\": `reconnect.factor` must be at least 1", self.id));
-        }
-        if !(0.0..1.0).contains(&r.jitter) {
-            return Err(format!("stream \"{}\": `reconnect.jitter` must be at least 0 and below 1", self.id));
-        }
+        r.backoff().check("reconnect").map_err(|e| format!("stream \"{}\": {e}", self.id))?;
         Ok(())
     }
 }
@@ -145,17 +142,17 @@ pub struct ReconnectConfig {
 fn default_stall_timeout_s() -> f64 {
     20.0
 }
-fn default_initial_delay_s() -> f64 {
-    1.0
-}
-fn default_backoff_factor() -> f64 {
-    2.0
-}
-fn default_jitter() -> f64 {
-    0.2
-}
-fn default_max_delay_s() -> f64 {
-    30.0
+
+impl ReconnectConfig {
+    /// The spacing of attempts, as MQTT sinks configure it too.
+    pub fn backoff(&self) -> BackoffConfig {
+        BackoffConfig {
+            initial_delay_s: self.initial_delay_s,
+            factor: self.factor,
+            max_delay_s: self.max_delay_s,
+            jitter: self.jitter,
+        }
+    }
 }
 
 impl Default for ReconnectConfig {

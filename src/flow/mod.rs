@@ -6,6 +6,7 @@
 //! stage imports this module; this module imports no stage, so no stage has to reach into
 //! another to learn what it is handed.
 
+pub mod backoff;
 mod drop_oldest;
 mod event;
 mod frame;
@@ -14,6 +15,7 @@ mod status;
 mod tensor;
 mod window;
 
+pub use backoff::{BackoffConfig, ReconnectPolicy};
 pub use drop_oldest::DropOldest;
 pub use event::{ActionEvent, ActionKind, EVENT_TYPES, Event, LabelScore, StatusEvent, WindowEvent, utc};
 pub use frame::Frame;

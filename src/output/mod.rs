@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use crossbeam_channel::Receiver;
 
 pub use reorder::Reorderer;
-pub use sinks::{ChannelSink, Roster, Sink, SinkConfig, SinkEntry, build_sinks};
+pub use sinks::{ChannelSink, Roster, Sink, SinkConfig, SinkEntry, build_sinks, reopen_files};
 
 use crate::events::EventRules;
 use crate::flow::StageMessage;

@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use crate::config::{AutoOr, PipelineConfig, ReconnectConfig, SourceConfig, StreamConfig};
-use crate::source::supervisor::ReconnectPolicy;
+use crate::flow::ReconnectPolicy;
 use crate::source::{FrameFormat, RtspSettings, SourceLocation, SourceOptions, location_of};
 
 /// Most libav threads `"auto"` gives one file's decoder: frame threading adds a frame of delay
@@ -104,13 +104,7 @@ impl StreamPlan {
 }
 
 fn reconnect_policy(c: &ReconnectConfig) -> ReconnectPolicy {
-    ReconnectPolicy {
-        initial: Duration::from_secs_f64(c.initial_delay_s),
-        factor: c.factor,
-        max: Duration::from_secs_f64(c.max_delay_s),
-        max_attempts: c.max_attempts,
-        jitter: c.jitter,
-    }
+    c.backoff().policy(c.max_attempts)
 }
 
 #[cfg(test)]

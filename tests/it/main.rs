@@ -17,6 +17,7 @@ mod embeddings;
 mod evaluate;
 mod events;
 mod export_contract;
+mod file_sink;
 mod home_assistant;
 mod layouts;
 mod live;

@@ -121,6 +121,33 @@ fn broker_restart_mid_file_loses_no_event_and_availability_flips() {
 }
 
 #[test]
+fn the_broker_is_retried_on_the_configured_backoff() {
+    let dir = tempdir();
+    let mut broker = Broker::start();
+    broker.stop();
+    let video = dir.path().join("t.mp4");
+    synth_video(&video, 160, 120, 2, 33);
+    let backoff = "[sinks.reconnect]\ninitial_delay_s = 0.1\nfactor = 1.0\njitter = 0.0";
+    let p = pipeline(dir.path(), &video, &broker, backoff);
+    let daemon = Daemon::start(&p, &[("RUST_LOG", "actiond=debug")]);
+    std::thread::sleep(Duration::from_millis(1500));
+    broker.restart();
+    let mut local = Vec::new();
+    assert!(
+        daemon.wait_for(Duration::from_secs(60), &mut local, |e| e["type"] == "stream_end"),
+        "{}",
+        daemon.stderr()
+    );
+    std::thread::sleep(Duration::from_millis(500));
+    let err = daemon.stderr();
+    let (code, _) = daemon.terminate(&mut local);
+    assert_eq!(code, Some(0), "{err}");
+    // Every 0.1 s for 1.5 s; the default (1 s, then 2 s) would have tried at most twice.
+    let attempts = err.matches("MQTT connect failed.").count();
+    assert!(attempts >= 5, "{attempts} attempts in 1.5 s:\n{err}");
+}
+
+#[test]
 fn last_will_says_offline_when_the_daemon_dies() {
     let dir = tempdir();
     let broker = Broker::start();

@@ -15,7 +15,7 @@ use serde::Deserialize;
 
 pub use channel::ChannelSink;
 pub use entry::SinkEntry;
-pub use file::{FileConfig, FileSink, FlushPolicy};
+pub use file::{FileConfig, FileSettings, FileSink, FlushPolicy, FsyncPolicy, reopen_files};
 pub use mqtt::{MqttConfig, MqttSink};
 pub use stdout::{StdoutConfig, StdoutSink};
 

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use serde::Deserialize;
 
 use super::MqttSink;
+use crate::flow::BackoffConfig;
 use crate::output::OutputError;
 use crate::output::sinks::{Sink, SinkSpec};
 use crate::secret::Secret;
@@ -40,6 +41,10 @@ pub struct MqttConfig {
     /// Files wait for the broker (lossless) at most this long per event before dropping.
     #[serde(default = "default_lossless_wait_s")]
     pub lossless_wait_s: f64,
+    /// How reconnection attempts to the broker are spaced: the same rule, keys and defaults as a
+    /// stream's `[streams.reconnect]` (1 s doubling to 30 s, ± 20 % jitter).
+    #[serde(default)]
+    pub reconnect: BackoffConfig,
     /// Home Assistant MQTT discovery: a device per stream with a connectivity sensor, the
     /// current label and a binary sensor per action label (see the README).
     #[serde(default)]
@@ -138,6 +143,7 @@ impl SinkSpec for MqttConfig {
             }
             _ => {}
         }
+        self.reconnect.check("reconnect")?;
         if self.discovery_prefix.trim_matches('/').is_empty() || self.discovery_prefix.contains(['+', '#']) {
             return Err("`discovery_prefix`: must be a topic without `+` or `#`".into());
         }
@@ -181,6 +187,15 @@ mod tests {
         assert!(Endpoint::parse("mqtt://u:p@host:1883").is_err());
         assert!(Endpoint::parse("mqtt://host:port").unwrap_err().contains("bad port"));
         assert!(Endpoint::parse("mqtt://u:p@host:1883").unwrap_err().contains("credentials"));
+    }
+
+    #[test]
+    fn a_bad_reconnect_table_is_refused_naming_the_key() {
+        let text = "url = \"mqtt://127.0.0.1\"\n[reconnect]\njitter = 1.5\n";
+        let config: MqttConfig = toml::from_str(text).unwrap();
+        assert!(config.check().unwrap_err().contains("`reconnect.jitter`"));
+        let text = "url = \"mqtt://127.0.0.1\"\n[reconnect]\nmax_attempts = 3\n";
+        assert!(toml::from_str::<MqttConfig>(text).is_err(), "a sink never gives up the broker");
     }
 
     #[test]

@@ -4,7 +4,7 @@
 //! The broker being down or slow never blocks decoding of a live stream: events wait in a
 //! bounded buffer in front of the client; for live streams the oldest are dropped (and counted)
 //! when it is full, while events of files wait for room (lossless) up to `lossless_wait_s`.
-//! The client reconnects with backoff. rumqttc resends unacknowledged publishes only when the
+//! The client reconnects with the backoff of `[sinks.reconnect]`. rumqttc resends unacknowledged publishes only when the
 //! broker kept the session, and otherwise forgets them together with everything still queued in
 //! the client (measured: ~65 events lost per broker restart with mosquitto); so the sink keeps
 //! its own copy of every unacknowledged event and sends them again when a reconnection finds no
@@ -116,9 +116,10 @@ impl MqttSink {
         let url = config.url.clone();
 
         let (conn_shared, conn_url) = (shared.clone(), url.clone());
+        let policy = config.reconnect.policy(None);
         let connection_thread = std::thread::Builder::new()
             .name("mqtt-connection".into())
-            .spawn(move || connection::drive(connection, &conn_shared, &conn_url))
+            .spawn(move || connection::drive(connection, &conn_shared, &conn_url, &policy))
             .map_err(|e| fail(e.to_string()))?;
         let (pub_client, pub_shared, pub_queue) = (client.clone(), shared.clone(), queue.clone());
         let online = Message { topic: availability, payload: b"online".to_vec(), retain: true };
