@@ -13,6 +13,7 @@ use actiond::dataset::DatasetSettings;
 use actiond::error::{Error, ExitStatus, exit_code};
 use actiond::evaluate::EvaluateError;
 use actiond::evaluate::EvaluateSettings;
+use commands::logging::LogFormat;
 use commands::tools::{Ceiling, SynthArgs};
 use commands::training::{Embeddings, EvaluateOutput};
 
@@ -29,7 +30,8 @@ Exit codes:
 Environment:
   ACTIOND__<TABLE>__<KEY>  overrides a pipeline key, e.g. ACTIOND__INFERENCE__WORKERS=4
   ORT_DYLIB_PATH           the ONNX Runtime library, when inference.onnxruntime is not set
-  RUST_LOG                 log filter (default info), e.g. RUST_LOG=actiond=debug
+  RUST_LOG                 log filter (default info, or as -v/-q say), e.g. RUST_LOG=actiond=debug;
+                           GStreamer's own log (GST_DEBUG=2) comes through it, target gstreamer
   SSL_CERT_FILE            root certificates for mqtts:// sinks without ca_file
   NOTIFY_SOCKET, WATCHDOG_USEC  set by systemd: readiness, status and watchdog pings
 
@@ -47,6 +49,16 @@ Signals (run):
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// How the log on stderr looks: `auto` (text; with journal priorities when stderr is the
+    /// journal), `text`, or `json` (one object per line, for log shippers).
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Auto)]
+    log_format: LogFormat,
+    /// More log: -v debug, -vv trace (RUST_LOG, when set, decides instead).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count, conflicts_with = "quiet")]
+    verbose: u8,
+    /// Less log: -q warnings and errors, -qq errors only (RUST_LOG, when set, decides instead).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    quiet: u8,
 }
 
 #[derive(Subcommand)]
@@ -149,7 +161,6 @@ enum Command {
 }
 
 fn main() -> ExitCode {
-    commands::logging::init();
     let mut command = Cli::command();
     if std::env::args().skip(1).any(|a| a == "--version" || a == "-V") {
         // Only then: finding GStreamer and ONNX Runtime costs tens of milliseconds.
@@ -159,6 +170,7 @@ fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(e) => e.exit(),
     };
+    commands::logging::init(cli.log_format, commands::logging::level(cli.verbose, cli.quiet));
     let result = match cli.command {
         Command::Run { pipeline } => commands::run::run(&pipeline),
         Command::Validate { pipeline } => commands::run::validate(&pipeline),
@@ -199,8 +211,7 @@ fn main() -> ExitCode {
         Err(e) => {
             let code = exit_code_of(&e);
             // Under the journal, as an error (`journalctl -p err` shows it).
-            let prefix = if commands::logging::stderr_is_the_journal() { "<3>" } else { "" };
-            eprintln!("{prefix}actiond: error: {e:#}");
+            commands::logging::final_error(&format!("{e:#}"));
             ExitCode::from(code)
         }
     }

@@ -2,7 +2,9 @@
 //! systemd, when stderr is the journal's stream (`JOURNAL_STREAM` names its device and inode),
 //! each line starts with the sd-daemon priority prefix (`<3>` error … `<7>` debug) and carries
 //! no timestamp or colour of its own, so `journalctl -p warning` filters actiond's warnings and
-//! the journal's own time is the only one.
+//! the journal's own time is the only one. `--log-format json` writes one JSON object per line
+//! (time, level, target, message and the fields flattened) for log shippers. GStreamer's own
+//! messages (`GST_DEBUG`) arrive here too, under the target `gstreamer` (see `source::init`).
 
 use std::os::unix::fs::MetadataExt;
 
@@ -11,14 +13,55 @@ use tracing_subscriber::fmt::FmtContext;
 use tracing_subscriber::fmt::format::{self, FormatEvent, FormatFields, Writer};
 use tracing_subscriber::registry::LookupSpan;
 
-/// Sets up logging to stderr, filtered by `RUST_LOG` (default `info`).
-pub fn init() {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into());
+/// The `--log-format` choices.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    /// Text; under the journal, with sd-daemon priorities and no timestamps.
+    Auto,
+    /// Text with timestamps, wherever stderr goes.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// The default filter for `-v`/`-q` counts: `info`, one step per flag.
+pub fn level(verbose: u8, quiet: u8) -> &'static str {
+    match (verbose, quiet) {
+        (0, 0) => "info",
+        (1, _) => "debug",
+        (v, _) if v > 1 => "trace",
+        (_, 1) => "warn",
+        _ => "error",
+    }
+}
+
+/// The format chosen at `init`, for the last words.
+static CHOSEN: std::sync::OnceLock<LogFormat> = std::sync::OnceLock::new();
+
+/// The final error line of a failed command: `actiond: error: …` on stderr, `<3>`-prefixed
+/// under the journal, and an `ERROR` object like every other line with `--log-format json`.
+pub fn final_error(message: &str) {
+    match CHOSEN.get() {
+        Some(LogFormat::Json) => tracing::error!(target: "actiond", "{message}"),
+        Some(LogFormat::Auto) | None if stderr_is_the_journal() => eprintln!("<3>actiond: error: {message}"),
+        _ => eprintln!("actiond: error: {message}"),
+    }
+}
+
+/// Sets up logging to stderr, filtered by `RUST_LOG`, else by `default_level`.
+pub fn init(format: LogFormat, default_level: &str) {
+    let _ = CHOSEN.set(format); // once per process: main calls this once
+    let filter =
+        tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| default_level.into());
     let builder = tracing_subscriber::fmt().with_writer(std::io::stderr).with_env_filter(filter);
-    if stderr_is_the_journal() {
-        builder.with_ansi(false).event_format(JournalPrefix(format::format().without_time())).init();
-    } else {
-        builder.with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr())).init();
+    match format {
+        LogFormat::Json => builder.json().flatten_event(true).init(),
+        LogFormat::Auto if stderr_is_the_journal() => {
+            builder.with_ansi(false).event_format(JournalPrefix(format::format().without_time())).init()
+        }
+        LogFormat::Auto | LogFormat::Text => {
+            builder.with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr())).init()
+        }
     }
 }
 
@@ -66,6 +109,13 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn each_flag_moves_the_level_one_step() {
+        assert_eq!(level(0, 0), "info");
+        assert_eq!([level(1, 0), level(2, 0), level(3, 0)], ["debug", "trace", "trace"]);
+        assert_eq!([level(0, 1), level(0, 2)], ["warn", "error"]);
+    }
 
     #[test]
     fn the_journal_stream_is_recognised_by_device_and_inode() {

@@ -14,6 +14,8 @@ use actiond::output::build_sinks;
 use actiond::plan::Plan;
 use actiond::service::{self, Outcome};
 
+use super::logging::final_error;
+
 pub fn run(path: &Path) -> anyhow::Result<u8> {
     let pipeline = Pipeline::from_file(path)?;
     let plan = pipeline.plan();
@@ -47,19 +49,16 @@ pub fn run(path: &Path) -> anyhow::Result<u8> {
     };
     let failed = report.failed();
     if !failed.is_empty() {
-        eprintln!(
-            "actiond: error: {} of {} streams failed: {}",
-            failed.len(),
-            report.streams.len(),
-            failed.join(", ")
-        );
+        let streams = report.streams.len();
+        final_error(&format!("{} of {streams} streams failed: {}", failed.len(), failed.join(", ")));
         return Ok(exit_code::RUNTIME);
     }
     if report.output.failed_windows > 0 || report.output.sink_errors > 0 {
-        eprintln!(
-            "actiond: error: {} windows could not be classified, {} sink errors",
-            report.output.failed_windows, report.output.sink_errors
-        );
+        let output = &report.output;
+        final_error(&format!(
+            "{} windows could not be classified, {} sink errors",
+            output.failed_windows, output.sink_errors
+        ));
         return Ok(exit_code::RUNTIME);
     }
     Ok(exit_code::OK)

@@ -12,6 +12,7 @@
 
 mod decoder;
 mod frame;
+mod gst_log;
 mod pipeline;
 pub mod supervisor;
 mod uri;
@@ -135,9 +136,12 @@ pub struct SourceSummary {
 /// oldest. At a stop up to this many are still queued, which is not a drop.
 pub const LIVE_QUEUED_FRAMES: u64 = 4;
 
-/// Initialises GStreamer once per process.
+/// Initialises GStreamer once per process, its log routed into `tracing`.
 pub fn init() -> Result<(), SourceError> {
-    gst::init().map_err(|e| SourceError::Init(e.to_string()))
+    static ROUTED: std::sync::Once = std::sync::Once::new();
+    gst::init().map_err(|e| SourceError::Init(e.to_string()))?;
+    ROUTED.call_once(gst_log::route_into_tracing);
+    Ok(())
 }
 
 /// A decoding pipeline for one input, built but not yet playing.

@@ -8,6 +8,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::util::*;
+use serde_json::Value;
 
 /// A notify socket like systemd's: collects the datagrams the daemon sends.
 struct NotifySocket {
@@ -308,4 +309,48 @@ fn under_the_journal_every_log_line_carries_its_priority() {
         .unwrap();
     assert!(status.success());
     assert!(!std::fs::read_to_string(&plain).unwrap().starts_with('<'));
+}
+
+#[test]
+fn json_logs_carry_gstreamers_own_messages_and_the_last_error() {
+    let dir = tempdir();
+    let video = dir.path().join("t.mp4");
+    synth_video(&video, 160, 120, 1, 46);
+    let p = mean_color_pipeline(dir.path(), video.to_str().unwrap(), "stride = 5");
+    // GST_STATES at INFO: every state change of the decoding pipeline, from GStreamer itself.
+    let out = Command::new(BIN)
+        .args(["--log-format", "json", "run", p.to_str().unwrap()])
+        .env("GST_DEBUG", "GST_STATES:4")
+        .env_remove("RUST_LOG")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let lines: Vec<Value> = String::from_utf8(out.stderr)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+        .collect();
+    let ours = lines.iter().find(|l| l["message"] == "Stream started.").expect("actiond's own line");
+    assert_eq!((&ours["level"], &ours["stream"]), (&"INFO".into(), &"cam".into()), "{ours}");
+    let gst: Vec<&Value> = lines.iter().filter(|l| l["target"] == "gstreamer").collect();
+    assert!(!gst.is_empty(), "GStreamer's messages come through tracing: {lines:?}");
+    assert!(gst.iter().all(|l| l["category"] == "GST_STATES" && l["level"] == "INFO"), "{gst:?}");
+    assert!(gst.iter().any(|l| l["message"].as_str().unwrap().contains("PLAYING")), "{gst:?}");
+    assert!(serde_json::from_slice::<Value>(out.stdout.split(|b| *b == b'\n').next().unwrap()).is_ok());
+
+    // -q: warnings and errors only; a failure's last words are a JSON error too.
+    let other = dir.path().join("other");
+    std::fs::create_dir(&other).unwrap();
+    let missing = mean_color_pipeline(&other, "/no/such/video.mp4", "stride = 5");
+    let out = Command::new(BIN)
+        .args(["-q", "--log-format", "json", "run", missing.to_str().unwrap()])
+        .env_remove("RUST_LOG")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let text = String::from_utf8(out.stderr).unwrap();
+    let lines: Vec<Value> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert!(lines.iter().all(|l| l["level"] == "ERROR" || l["level"] == "WARN"), "{text}");
+    let last = lines.last().unwrap();
+    assert!(last["message"].as_str().unwrap().contains("streams failed"), "{text}");
 }
