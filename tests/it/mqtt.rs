@@ -24,6 +24,14 @@ fn pipeline(dir: &Path, video: &Path, broker: &Broker, extra_sink: &str) -> std:
     )
 }
 
+/// The daemon's events up to its file's `stream_end` (which waits for the broker's acks).
+fn events_until_the_end(daemon: &Daemon) -> Vec<Value> {
+    let mut local = Vec::new();
+    let ended = daemon.wait_for(Duration::from_secs(60), &mut local, |e| e["type"] == "stream_end");
+    assert!(ended, "no stream_end\n{}", daemon.stderr());
+    local
+}
+
 fn payloads(seen: &[(String, String)], topic: &str) -> Vec<Value> {
     seen.iter().filter(|(t, _)| t == topic).map(|(_, p)| parse_event(p)).collect()
 }
@@ -85,13 +93,8 @@ fn broker_restart_mid_file_loses_no_event_and_availability_flips() {
     broker.stop();
     std::thread::sleep(Duration::from_secs(2));
     broker.restart();
-    let mut local = Vec::new();
     // The daemon finishes once everything is acknowledged by the restarted broker.
-    assert!(
-        daemon.wait_for(Duration::from_secs(60), &mut local, |e| e["type"] == "stream_end"),
-        "{}",
-        daemon.stderr()
-    );
+    let mut local = events_until_the_end(&daemon);
     // The broker may publish the will of the session it dropped when it went down ("offline")
     // as it comes back; what matters is that the data follows, and that the last word is
     // "offline" after the stream's end.
@@ -132,12 +135,7 @@ fn the_broker_is_retried_on_the_configured_backoff() {
     let daemon = Daemon::start(&p, &[("RUST_LOG", "actiond=debug")]);
     std::thread::sleep(Duration::from_millis(1500));
     broker.restart();
-    let mut local = Vec::new();
-    assert!(
-        daemon.wait_for(Duration::from_secs(60), &mut local, |e| e["type"] == "stream_end"),
-        "{}",
-        daemon.stderr()
-    );
+    let mut local = events_until_the_end(&daemon);
     std::thread::sleep(Duration::from_millis(500));
     let err = daemon.stderr();
     let (code, _) = daemon.terminate(&mut local);

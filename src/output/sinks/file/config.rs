@@ -100,18 +100,6 @@ pub struct FileSettings {
     pub rotation: Option<Rotation>,
 }
 
-impl FileSettings {
-    /// Flushed after every event, never synced, never rotated.
-    pub fn plain() -> Self {
-        Self {
-            flush_interval: None,
-            fsync: FsyncPolicy::Never,
-            fsync_interval: Duration::ZERO,
-            rotation: None,
-        }
-    }
-}
-
 impl FileConfig {
     pub fn settings(&self) -> FileSettings {
         let rotating = self.rotate_size.is_some() || self.rotate_every_s.is_some();

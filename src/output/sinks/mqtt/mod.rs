@@ -204,11 +204,20 @@ impl Sink for MqttSink {
     }
 
     /// Announces added streams to Home Assistant and withdraws removed ones. Never waits for
-    /// the broker: a reload must not hold every stream back while it is away.
+    /// the broker (a reload must not hold every stream back while it is away) and never makes
+    /// room by dropping queued events (a file's are lossless): a config that finds the buffer
+    /// full is counted as dropped and reported.
     fn roster(&mut self, roster: &Roster) -> Result<(), OutputError> {
         let Some(discovery) = self.discovery.as_mut() else { return Ok(()) };
         let messages = discovery.on_roster(roster);
-        messages.into_iter().try_for_each(|m| self.send(m, true))
+        let total = messages.len();
+        let refused = messages.into_iter().filter(|m| self.buffer.try_send(m.clone()).is_err()).count();
+        if refused == 0 {
+            return Ok(());
+        }
+        self.shared.dropped.fetch_add(refused as u64, Ordering::Relaxed);
+        Err(self
+            .error(format!("buffer full: {refused} of {total} Home Assistant discovery messages dropped")))
     }
 
     /// Waits (up to `lossless_wait_s`) until every queued event has been acknowledged.
