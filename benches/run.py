@@ -4,8 +4,8 @@
 For every head, model form (whole model, or encoder + head) and stride, on the same video and
 with the same window and thread settings, four processes are measured:
 
-  decode   `actiond bench decode`: the same GStreamer pipeline into a fakesink, no inference
-  infer    `actiond bench infer`: the same ONNX sessions on windows already in memory
+  decode   `actiond-dev bench decode`: the same GStreamer pipeline into a fakesink, no inference
+  infer    `actiond-dev bench infer`: the same ONNX sessions on windows already in memory
   actiond  `actiond run`: the whole daemon, events written to a file
   python   benches/python/python_loop.py: cv2.VideoCapture + numpy + onnxruntime, the same
            windows and threads (the whole model; with `--forms pair` also the two-stage loop)
@@ -65,7 +65,7 @@ def pipeline_text(head, form, stride, video, args):
 
 
 def decode_cmd(args, video):
-    return [args.actiond, "bench", "decode", video, "--decoder-threads", str(args.decoder_threads)]
+    return [args.actiond_dev, "bench", "decode", video, "--decoder-threads", str(args.decoder_threads)]
 
 
 def window_events(text):
@@ -81,7 +81,7 @@ def one_round(args, video, frames, variants, results):
     for head, form, stride, cfg in variants:
         key = f"{head}|{form}|{stride}"
         r = results.setdefault(key, {"infer": [], "actiond": [], "python": [], "python_defaults": []})
-        wall, cpu, rss, out = measure([args.actiond, "bench", "infer", cfg, "--frames", str(frames)])
+        wall, cpu, rss, out = measure([args.actiond_dev, "bench", "infer", cfg, "--frames", str(frames)])
         windows = json.loads(out)["windows"]
         r["infer"].append({"wall": wall, "cpu": cpu, "rss": rss, "windows": windows})
         wall, cpu, rss, out = measure([args.actiond, "run", cfg])
@@ -169,7 +169,7 @@ def markdown(decode, rows):
         return fmt.format(row[key]) if key in row else "–"
 
     out = [
-        f"Decode ceiling (`actiond bench decode`, the same GStreamer pipeline into a fakesink): "
+        f"Decode ceiling (`actiond-dev bench decode`, the same GStreamer pipeline into a fakesink): "
         f"{decode['fps']:.0f} frames/s, {decode['cpu_ms']:.3f} CPU-ms/frame, peak RSS {decode['rss']:.0f} MiB.",
         "",
         "| head | form | stride | windows | actiond frames/s | actiond windows/s | actiond CPU-ms/frame "
@@ -197,6 +197,8 @@ def markdown(decode, rows):
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--actiond", default=str(ROOT / "target" / "release" / "actiond"))
+    ap.add_argument("--actiond-dev", default=str(ROOT / "target" / "release" / "actiond-dev"),
+                    help="the developer tools binary (synth-video, bench), built with --features dev-tools")
     ap.add_argument("--video", help="default: a 640x480 30 fps H.264 synthetic video, made once")
     ap.add_argument("--segments", type=int, default=20, help="length of the default video (about 3 s each)")
     ap.add_argument("--heads", default=",".join(HEADS))
@@ -218,7 +220,7 @@ def main():
     if not video:
         video = ROOT / "benches" / ".cache" / f"synthetic-640x480-30fps-{args.segments}.mp4"
         if not video.exists():
-            subprocess.run([args.actiond, "synth-video", "--out", video, "--width", "640", "--height", "480",
+            subprocess.run([args.actiond_dev, "synth-video", "--out", video, "--width", "640", "--height", "480",
                             "--fps", "30", "--segments", str(args.segments)], check=True,
                            stderr=subprocess.DEVNULL)
     video = str(Path(video).resolve())

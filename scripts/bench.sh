@@ -9,6 +9,6 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 
 bash scripts/setup.sh
-cargo build --release --locked
+cargo build --release --locked --features dev-tools
 bash benches/python/setup_venv.sh benches/python/.venv
 python3 benches/run.py --python-venv benches/python/.venv "$@"

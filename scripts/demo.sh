@@ -7,10 +7,10 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 
 bash scripts/setup.sh
-cargo build --release --locked
+cargo build --release --locked --features dev-tools
 BIN=target/release/actiond
 if [ ! -s demo/timeline.mp4 ] || [ ! -s demo/timeline.truth.json ]; then
-  "$BIN" synth-video --out demo/timeline.mp4 --segments 8 --seed 1
+  target/release/actiond-dev synth-video --out demo/timeline.mp4 --segments 8 --seed 1
 fi
 "$BIN" run pipelines/demo.toml
 echo "demo: ground truth per segment is in demo/timeline.truth.json" >&2

@@ -42,6 +42,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 BIN = ROOT / "target/release/actiond"
 SERVER = ROOT / "target/release/actiond-rtsp-server"
+DEV = ROOT / "target/release/actiond-dev"
 CACHE = ROOT / "benches/.cache"
 TICKS = os.sysconf("SC_CLK_TCK")
 
@@ -155,7 +156,7 @@ def main():
     if args.size:
         video = camera_like(video, args.size)
     # Enough copies to outlast the run and the cameras' start-up, from the file's own length.
-    decoded = subprocess.run([str(BIN), "bench", "decode", str(video)], capture_output=True, text=True, check=True)
+    decoded = subprocess.run([str(DEV), "bench", "decode", str(video)], capture_output=True, text=True, check=True)
     length_s = json.loads(decoded.stdout)["frames"] / args.native_fps
     copies = int(args.seconds * args.native_fps / args.fps / length_s) + 2
     source = retimed(looped(video, copies), args.fps, args.native_fps)

@@ -18,6 +18,7 @@ APT_PACKAGES=(
   gstreamer1.0-plugins-ugly gstreamer1.0-libav gstreamer1.0-tools
   mosquitto mosquitto-clients
   strace
+  binutils dpkg-dev man-db
   prometheus
   systemd
   python3 python3-pip unzip

@@ -7,5 +7,7 @@ cd "$ROOT"
 
 bash scripts/setup.sh
 cargo fmt --check
+# The daemon alone (what make install and the package ship) and with the developer tools.
 cargo clippy --release --locked --all-targets -- -D warnings
-cargo test --release --locked
+cargo clippy --release --locked --all-targets --features dev-tools -- -D warnings
+cargo test --release --locked --features dev-tools

@@ -1,4 +1,4 @@
-//! The two ceilings actiond's end-to-end speed is measured against (`actiond bench`): decoding
+//! The two ceilings actiond's end-to-end speed is measured against (`actiond-dev bench`): decoding
 //! alone, through the same GStreamer pipeline into a `fakesink`, and inference alone, with the
 //! same sessions and thread settings on windows already in memory.
 //!

@@ -7,8 +7,11 @@
 //! that cross those borders live in [`flow`], below every stage. [`config`] reads the pipeline
 //! file, [`plan`] checks it against its model and makes every stage's settings, and [`daemon`]
 //! wires the stages for a run. [`Pipeline`] is the entry point for library users: build,
-//! start, receive [`Event`]s on a channel, stop.
+//! start, receive [`Event`]s on a channel, stop. With the `dev-tools` feature, `synthetic`
+//! writes the test scenes and `bench` measures the benchmark's ceilings (the `actiond-dev`
+//! binary); the daemon uses neither.
 
+#[cfg(feature = "dev-tools")]
 pub mod bench;
 pub mod config;
 pub mod daemon;
@@ -29,6 +32,7 @@ pub mod secret;
 pub mod service;
 pub mod source;
 pub mod staging;
+#[cfg(feature = "dev-tools")]
 pub mod synthetic;
 pub mod window;
 

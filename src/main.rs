@@ -14,7 +14,6 @@ use actiond::error::{Error, ExitStatus, exit_code};
 use actiond::evaluate::EvaluateError;
 use actiond::evaluate::EvaluateSettings;
 use commands::logging::LogFormat;
-use commands::tools::{Ceiling, SynthArgs};
 use commands::training::{Embeddings, EvaluateOutput};
 
 /// Shown after `--help`: what a script or a unit file needs besides the options.
@@ -149,15 +148,20 @@ enum Command {
         #[arg(long)]
         onnxruntime: Option<PathBuf>,
     },
-    /// Measure one ceiling for the benchmark (benches/run.py): decoding alone or inference
-    /// alone, with the pipeline's settings. Prints one JSON line.
-    Bench {
-        #[command(subcommand)]
-        ceiling: Ceiling,
+    /// Print the shell completion script for SHELL to stdout (e.g. into
+    /// /usr/share/bash-completion/completions/actiond).
+    Completions {
+        /// The shell the script is for.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
     },
-    /// Write a video of the synthetic action set and its ground truth (JSON, and optionally a
-    /// segments CSV for `dataset` and `evaluate`).
-    SynthVideo(SynthArgs),
+    /// Print the man page actiond(1) to stdout, or write it and one page per subcommand
+    /// (actiond-run(1), …) into a folder.
+    Man {
+        /// Folder to write actiond.1 and the subcommands' pages into.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
 }
 
 fn main() -> ExitCode {
@@ -174,10 +178,11 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Run { pipeline } => commands::run::run(&pipeline),
         Command::Validate { pipeline } => commands::run::validate(&pipeline),
+        Command::Completions { shell } => commands::docs::completions(Cli::command(), shell),
+        Command::Man { out } => commands::docs::man(Cli::command(), out.as_deref()),
         Command::InspectModel { model, onnxruntime } => {
-            commands::tools::inspect_model(&model, onnxruntime.as_deref())
+            commands::inspect::inspect_model(&model, onnxruntime.as_deref())
         }
-        Command::Bench { ceiling } => commands::tools::bench(ceiling),
         Command::Dataset {
             pipeline,
             data,
@@ -204,7 +209,6 @@ fn main() -> ExitCode {
             let settings = EvaluateSettings { pipelines, truth, gap_label, videos_per_run, out, force };
             commands::training::evaluate(&settings, &EvaluateOutput { json })
         }
-        Command::SynthVideo(args) => commands::tools::synth_video(&args),
     };
     match result {
         Ok(code) => ExitCode::from(code),
@@ -232,28 +236,10 @@ fn exit_code_of(e: &anyhow::Error) -> u8 {
 mod tests {
     use super::*;
 
-    /// Every argument of `command` and its subcommands that `--help` shows without a word.
-    fn undocumented(command: &clap::Command, path: &str, missing: &mut Vec<String>) {
-        for arg in command.get_arguments() {
-            let builtin = matches!(arg.get_id().as_str(), "help" | "version");
-            if !builtin && !arg.is_hide_set() && arg.get_help().is_none() && arg.get_long_help().is_none() {
-                missing.push(format!("{path} {}", arg.get_id()));
-            }
-        }
-        for sub in command.get_subcommands() {
-            if sub.get_about().is_none() && sub.get_name() != "help" {
-                missing.push(format!("{path} {} (no about)", sub.get_name()));
-            }
-            undocumented(sub, &format!("{path} {}", sub.get_name()), missing);
-        }
-    }
-
     #[test]
     fn every_option_of_every_subcommand_is_documented() {
-        // Defect pinned: synth-video --width/--height/--fps/--seed and bench infer --frames
-        // showed no help at all.
         let mut missing = Vec::new();
-        undocumented(&Cli::command(), "actiond", &mut missing);
+        commands::help_check::undocumented(&Cli::command(), "actiond", &mut missing);
         assert!(missing.is_empty(), "without help: {missing:?}");
         Cli::command().debug_assert();
     }

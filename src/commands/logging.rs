@@ -38,13 +38,18 @@ pub fn level(verbose: u8, quiet: u8) -> &'static str {
 /// The format chosen at `init`, for the last words.
 static CHOSEN: std::sync::OnceLock<LogFormat> = std::sync::OnceLock::new();
 
+/// The program that says it (`actiond`, `actiond-dev`): this file is a module of both.
+const PROGRAM: &str = env!("CARGO_BIN_NAME");
+
 /// The final error line of a failed command: `actiond: error: …` on stderr, `<3>`-prefixed
 /// under the journal, and an `ERROR` object like every other line with `--log-format json`.
 pub fn final_error(message: &str) {
     match CHOSEN.get() {
         Some(LogFormat::Json) => tracing::error!(target: "actiond", "{message}"),
-        Some(LogFormat::Auto) | None if stderr_is_the_journal() => eprintln!("<3>actiond: error: {message}"),
-        _ => eprintln!("actiond: error: {message}"),
+        Some(LogFormat::Auto) | None if stderr_is_the_journal() => {
+            eprintln!("<3>{PROGRAM}: error: {message}")
+        }
+        _ => eprintln!("{PROGRAM}: error: {message}"),
     }
 }
 

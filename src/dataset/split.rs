@@ -5,9 +5,6 @@
 //! first, so that each label gets its share of validation videos even when its videos also
 //! carry commoner ones (iterative stratification).
 
-use rand::SeedableRng;
-use rand::seq::SliceRandom;
-use rand_chacha::ChaCha8Rng;
 use serde::Serialize;
 
 /// Which side of the split a video (and so each of its windows) is on.
@@ -61,14 +58,14 @@ pub fn split_by_video(
     }
     let mut order: Vec<usize> = (0..label_count).filter(|&l| !members[l].is_empty()).collect();
     order.sort_by_key(|&l| (members[l].len(), l));
-    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let mut rng = fastrand::Rng::with_seed(seed);
     let mut side: Vec<Option<Split>> = vec![None; labels.len()];
     for label in order {
         let videos = &members[label];
         let target = ((videos.len() as f64 * val_fraction).round() as usize).clamp(1, videos.len() - 1);
         let mut in_val = videos.iter().filter(|&&v| side[v] == Some(Split::Val)).count();
         let mut free: Vec<usize> = videos.iter().copied().filter(|&v| side[v].is_none()).collect();
-        free.shuffle(&mut rng);
+        rng.shuffle(&mut free);
         for v in free {
             side[v] = Some(if in_val < target { Split::Val } else { Split::Train });
             in_val += usize::from(side[v] == Some(Split::Val));

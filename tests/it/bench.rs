@@ -1,4 +1,4 @@
-//! `actiond bench`, the two ceilings benches/run.py measures actiond against: decoding alone
+//! `actiond-dev bench`, the two ceilings benches/run.py measures actiond against: decoding alone
 //! counts exactly the frames of a real encoded file, inference alone runs exactly the windows
 //! (and, for a two-stage model, the frames) that such a file makes.
 
@@ -6,7 +6,7 @@ use crate::util::*;
 use serde_json::Value;
 
 fn report(args: &[&str]) -> Value {
-    let out = actiond(args);
+    let out = actiond_dev(args);
     assert!(out.status.success(), "{args:?}: {}", stderr(&out));
     serde_json::from_str(stdout(&out).trim()).unwrap_or_else(|e| panic!("{e}: {}", stdout(&out)))
 }
@@ -26,9 +26,9 @@ fn decode_ceiling_counts_every_frame_of_the_file() {
 
 #[test]
 fn decode_ceiling_refuses_a_camera_and_an_empty_input() {
-    let out = actiond(&["bench", "decode", "rtsp://127.0.0.1:9/stream"]);
+    let out = actiond_dev(&["bench", "decode", "rtsp://127.0.0.1:9/stream"]);
     assert_clean_failure(&out, "needs a file");
-    let out = actiond(&["bench", "decode", fixture("reference_clip.rgb").to_str().unwrap()]);
+    let out = actiond_dev(&["bench", "decode", fixture("reference_clip.rgb").to_str().unwrap()]);
     assert_clean_failure(&out, "reference_clip.rgb");
 }
 

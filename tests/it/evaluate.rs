@@ -181,7 +181,7 @@ fn a_shipped_head_scores_as_its_own_events_say() {
     let dir = tempdir();
     let video = dir.path().join("clips/timeline.mp4");
     let csv_path = dir.path().join("clips/segments.csv");
-    let made = actiond(&[
+    let made = actiond_dev(&[
         "synth-video",
         "--out",
         video.to_str().unwrap(),

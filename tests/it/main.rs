@@ -24,6 +24,7 @@ mod live;
 mod live_labels;
 mod metrics;
 mod mqtt;
+mod packaging;
 mod parity;
 mod reload;
 mod service;

@@ -4,9 +4,9 @@ use std::path::Path;
 
 use serde_json::Value;
 
-use super::run::{actiond, stderr};
+use super::run::{actiond_dev, stderr};
 
-/// Writes a synthetic timeline video with `actiond synth-video`; returns the truth JSON.
+/// Writes a synthetic timeline video with `actiond-dev synth-video`; returns the truth JSON.
 pub fn synth_video(path: &Path, width: u32, height: u32, segments: usize, seed: u64) -> Value {
     synth(path, width, height, seed, &["--segments", &segments.to_string()])
 }
@@ -23,7 +23,7 @@ fn synth(path: &Path, width: u32, height: u32, seed: u64, extra: &[&str]) -> Val
         vec!["synth-video", "--out", path.to_str().unwrap(), "--width", &width, "--height", &height];
     args.extend(["--seed", &seed]);
     args.extend(extra);
-    let out = actiond(&args);
+    let out = actiond_dev(&args);
     assert!(out.status.success(), "synth-video failed: {}", stderr(&out));
     let truth = path.with_extension("truth.json");
     serde_json::from_str(&std::fs::read_to_string(truth).unwrap()).unwrap()

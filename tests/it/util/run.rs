@@ -7,6 +7,8 @@ use std::process::{Command, Output};
 use serde_json::Value;
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_actiond");
+/// The developer tools (`synth-video`, `bench`), built only with the `dev-tools` feature.
+pub const DEV_BIN: &str = env!("CARGO_BIN_EXE_actiond-dev");
 
 /// The repository root.
 pub fn root() -> PathBuf {
@@ -26,13 +28,22 @@ pub fn actiond(args: &[&str]) -> Output {
     actiond_with_env(args, &[])
 }
 
+/// Runs `actiond-dev` (the test videos and the benchmark ceilings).
+pub fn actiond_dev(args: &[&str]) -> Output {
+    run_program(DEV_BIN, args, &[])
+}
+
 pub fn actiond_with_env(args: &[&str], env: &[(&str, &str)]) -> Output {
-    let mut cmd = Command::new(BIN);
+    run_program(BIN, args, env)
+}
+
+fn run_program(program: &str, args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut cmd = Command::new(program);
     cmd.args(args).env("RUST_LOG", "info").env_remove("RUST_BACKTRACE");
     for (k, v) in env {
         cmd.env(k, v);
     }
-    cmd.output().expect("actiond runs")
+    cmd.output().unwrap_or_else(|e| panic!("{program} runs: {e}"))
 }
 
 pub fn stderr(out: &Output) -> String {
@@ -48,7 +59,10 @@ pub fn assert_clean_failure(out: &Output, culprit: &str) {
     let err = stderr(out);
     assert!(!out.status.success(), "expected failure, got success; stderr:\n{err}");
     assert!(!err.contains("panicked") && !err.contains("RUST_BACKTRACE"), "panic:\n{err}");
-    let lines: Vec<&str> = err.lines().filter(|l| l.starts_with("actiond: error:")).collect();
+    let lines: Vec<&str> = err
+        .lines()
+        .filter(|l| l.starts_with("actiond: error:") || l.starts_with("actiond-dev: error:"))
+        .collect();
     assert_eq!(lines.len(), 1, "expected one error line:\n{err}");
     assert!(lines[0].contains(culprit), "error line does not name {culprit}:\n{err}");
 }
