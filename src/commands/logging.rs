@@ -1,17 +1,23 @@
 //! Where the log goes and how it looks. On a terminal or a pipe: tracing's usual lines. Under
 //! systemd, when stderr is the journal's stream (`JOURNAL_STREAM` names its device and inode),
-//! each line starts with the sd-daemon priority prefix (`<3>` error … `<7>` debug) and carries
-//! no timestamp or colour of its own, so `journalctl -p warning` filters actiond's warnings and
-//! the journal's own time is the only one. `--log-format json` writes one JSON object per line
-//! (time, level, target, message and the fields flattened) for log shippers. GStreamer's own
-//! messages (`GST_DEBUG`) arrive here too, under the target `gstreamer` (see `source::init`).
+//! every event goes to journald natively (`tracing-journald`, the journal's socket): its fields
+//! become journal fields (`journalctl STREAM=gate`), its level the entry's `PRIORITY`, so
+//! `journalctl -p warning` filters actiond's warnings. Where that socket cannot be reached (a
+//! journal stream passed on without the socket, as in a container), each stderr line starts
+//! with the sd-daemon priority prefix (`<3>` error … `<7>` debug) and carries no timestamp or
+//! colour of its own. `--log-format json` writes one JSON object per line (time, level, target,
+//! message and the fields flattened) for log shippers. GStreamer's own messages (`GST_DEBUG`)
+//! arrive here too, under the target `gstreamer` (see `source::init`).
 
 use std::os::unix::fs::MetadataExt;
 
 use tracing::{Level, Subscriber};
+use tracing_journald::{Priority, PriorityMappings};
 use tracing_subscriber::fmt::FmtContext;
 use tracing_subscriber::fmt::format::{self, FormatEvent, FormatFields, Writer};
+use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::registry::LookupSpan;
+use tracing_subscriber::util::SubscriberInitExt;
 
 /// The `--log-format` choices.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -35,39 +41,79 @@ pub fn level(verbose: u8, quiet: u8) -> &'static str {
     }
 }
 
-/// The format chosen at `init`, for the last words.
-static CHOSEN: std::sync::OnceLock<LogFormat> = std::sync::OnceLock::new();
+/// Where `init` sent the log, for the last words.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Destination {
+    /// Text lines on stderr.
+    Text,
+    /// JSON objects on stderr.
+    Json,
+    /// Text lines on stderr with sd-daemon priority prefixes: the journal's stream.
+    PrefixedForTheJournal,
+    /// Native journal entries on the journal's socket.
+    Journal,
+}
+
+static CHOSEN: std::sync::OnceLock<Destination> = std::sync::OnceLock::new();
 
 /// The program that says it (`actiond`, `actiond-dev`): this file is a module of both.
 const PROGRAM: &str = env!("CARGO_BIN_NAME");
 
 /// The final error line of a failed command: `actiond: error: …` on stderr, `<3>`-prefixed
-/// under the journal, and an `ERROR` object like every other line with `--log-format json`.
+/// under the journal's stream, and an `ERROR` event like every other line with
+/// `--log-format json` or a native journal.
 pub fn final_error(message: &str) {
     match CHOSEN.get() {
-        Some(LogFormat::Json) => tracing::error!(target: "actiond", "{message}"),
-        Some(LogFormat::Auto) | None if stderr_is_the_journal() => {
-            eprintln!("<3>{PROGRAM}: error: {message}")
-        }
+        Some(Destination::Json | Destination::Journal) => tracing::error!(target: "actiond", "{message}"),
+        Some(Destination::PrefixedForTheJournal) => eprintln!("<3>{PROGRAM}: error: {message}"),
+        None if stderr_is_the_journal() => eprintln!("<3>{PROGRAM}: error: {message}"),
         _ => eprintln!("{PROGRAM}: error: {message}"),
     }
 }
 
-/// Sets up logging to stderr, filtered by `RUST_LOG`, else by `default_level`.
+/// Sets up logging, filtered by `RUST_LOG`, else by `default_level`.
 pub fn init(format: LogFormat, default_level: &str) {
-    let _ = CHOSEN.set(format); // once per process: main calls this once
     let filter =
-        tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| default_level.into());
-    let builder = tracing_subscriber::fmt().with_writer(std::io::stderr).with_env_filter(filter);
-    match format {
-        LogFormat::Json => builder.json().flatten_event(true).init(),
-        LogFormat::Auto if stderr_is_the_journal() => {
-            builder.with_ansi(false).event_format(JournalPrefix(format::format().without_time())).init()
+        || tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| default_level.into());
+    let builder = tracing_subscriber::fmt().with_writer(std::io::stderr).with_env_filter(filter());
+    let chosen = match format {
+        LogFormat::Json => {
+            builder.json().flatten_event(true).init();
+            Destination::Json
         }
+        LogFormat::Auto if stderr_is_the_journal() => match journal_layer() {
+            Ok(journal) => {
+                tracing_subscriber::registry().with(filter()).with(journal).init();
+                Destination::Journal
+            }
+            Err(_) => {
+                builder.with_ansi(false).event_format(JournalPrefix(format::format().without_time())).init();
+                Destination::PrefixedForTheJournal
+            }
+        },
         LogFormat::Auto | LogFormat::Text => {
-            builder.with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr())).init()
+            builder.with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr())).init();
+            Destination::Text
         }
-    }
+    };
+    let _ = CHOSEN.set(chosen); // once per process: main calls this once
+}
+
+/// The native journal: fields without a prefix (`stream` is `STREAM`), the same priorities as
+/// the stderr prefixes, the program's name as `SYSLOG_IDENTIFIER`. Fails when the journal's
+/// socket is not there.
+fn journal_layer() -> std::io::Result<tracing_journald::Layer> {
+    let priorities = PriorityMappings {
+        error: Priority::Error,
+        warn: Priority::Warning,
+        info: Priority::Informational,
+        debug: Priority::Debug,
+        trace: Priority::Debug,
+    };
+    Ok(tracing_journald::layer()?
+        .with_field_prefix(None)
+        .with_priority_mappings(priorities)
+        .with_syslog_identifier(PROGRAM.to_owned()))
 }
 
 /// Whether stderr is the stream systemd connected to the journal (`JOURNAL_STREAM=dev:ino`).

@@ -20,6 +20,7 @@ mod events;
 mod export_contract;
 mod file_sink;
 mod home_assistant;
+mod journal;
 mod layouts;
 mod live;
 mod live_labels;

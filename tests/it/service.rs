@@ -66,19 +66,6 @@ fn sigterm(pid: u32) {
     assert!(Command::new("kill").args(["-TERM", &pid.to_string()]).status().unwrap().success());
 }
 
-fn mean_color_pipeline(dir: &Path, uri: &str, window: &str) -> std::path::PathBuf {
-    write_pipeline(
-        dir,
-        "p.toml",
-        &format!(
-            "[model]\npath = \"{}\"\nlabels = \"{}\"\nheight = 32\nwidth = 32\n\n[window]\n{window}\n\n\
-             [[streams]]\nid = \"cam\"\nuri = \"{uri}\"\n",
-            fixture("mean_color_ncthw.onnx").display(),
-            fixture("rgb_labels.txt").display()
-        ),
-    )
-}
-
 #[test]
 fn ready_watchdog_status_then_stopping_in_order() {
     let dir = tempdir();
@@ -251,64 +238,6 @@ fn installed_daemon_finds_its_library_and_models_without_environment() {
     assert!(out.status.success());
     assert!(!bin.exists() && !dest.join("usr/local/lib/actiond").exists());
     assert!(dest.join("etc/actiond/pipeline.toml").exists(), "the configuration is kept");
-}
-
-/// A command run with stderr going to `log`, and `JOURNAL_STREAM` naming that file as systemd
-/// names the journal's stream: what a unit's stderr looks like to actiond.
-fn run_with_journal_stderr(args: &[&str], log: &Path) -> std::process::ExitStatus {
-    use std::os::unix::fs::MetadataExt;
-    let file = std::fs::File::create(log).unwrap();
-    let meta = file.metadata().unwrap();
-    Command::new(BIN)
-        .args(args)
-        .env("JOURNAL_STREAM", format!("{}:{}", meta.dev(), meta.ino()))
-        .stdout(Stdio::null())
-        .stderr(file)
-        .status()
-        .unwrap()
-}
-
-#[test]
-fn under_the_journal_every_log_line_carries_its_priority() {
-    let dir = tempdir();
-    let video = dir.path().join("t.mp4");
-    synth_video(&video, 160, 120, 1, 45);
-    let p = mean_color_pipeline(dir.path(), video.to_str().unwrap(), "stride = 5");
-    let log = dir.path().join("journal.txt");
-    assert!(run_with_journal_stderr(&["run", p.to_str().unwrap()], &log).success());
-    let text = std::fs::read_to_string(&log).unwrap();
-    assert!(!text.is_empty());
-    for line in text.lines() {
-        let priority = line.strip_prefix('<').and_then(|l| l.split_once('>')).map(|(p, _)| p);
-        assert!(matches!(priority, Some("3" | "4" | "6" | "7")), "no priority prefix: {line:?}");
-    }
-    assert!(text.lines().any(|l| l.starts_with("<6>") && l.contains("Stream started.")), "{text}");
-    assert!(!text.contains("\u{1b}["), "no colour codes for the journal");
-    assert!(
-        !text.lines().any(|l| l.get(3..7).is_some_and(|y| y.starts_with("20"))),
-        "no own timestamps: {text}"
-    );
-
-    // A failure's last line is an error to journalctl -p err.
-    let other = dir.path().join("other");
-    std::fs::create_dir(&other).unwrap();
-    let missing = mean_color_pipeline(&other, "/no/such/video.mp4", "stride = 5");
-    assert!(!run_with_journal_stderr(&["validate", missing.to_str().unwrap()], &log).success());
-    let text = std::fs::read_to_string(&log).unwrap();
-    let last = text.lines().last().unwrap();
-    assert!(last.starts_with("<3>actiond: error:") && last.contains("/no/such/video.mp4"), "{text}");
-
-    // Not the journal's stream (another inode): plain lines, as before.
-    let plain = dir.path().join("plain.txt");
-    let status = Command::new(BIN)
-        .args(["run", p.to_str().unwrap()])
-        .env("JOURNAL_STREAM", "1:1")
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(&plain).unwrap())
-        .status()
-        .unwrap();
-    assert!(status.success());
-    assert!(!std::fs::read_to_string(&plain).unwrap().starts_with('<'));
 }
 
 #[test]

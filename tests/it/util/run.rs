@@ -101,6 +101,21 @@ pub fn mean_color_model_table() -> String {
     )
 }
 
+/// A pipeline `p.toml` in `dir`: the mean-colour fixture at 32×32, the `[window]` keys given,
+/// one stream `cam` reading `uri`.
+pub fn mean_color_pipeline(dir: &Path, uri: &str, window: &str) -> PathBuf {
+    write_pipeline(
+        dir,
+        "p.toml",
+        &format!(
+            "[model]\npath = \"{}\"\nlabels = \"{}\"\nheight = 32\nwidth = 32\n\n[window]\n{window}\n\n\
+             [[streams]]\nid = \"cam\"\nuri = \"{uri}\"\n",
+            fixture("mean_color_ncthw.onnx").display(),
+            fixture("rgb_labels.txt").display()
+        ),
+    )
+}
+
 /// The `[model]` table of the demo pipeline (the default head), with paths made absolute.
 pub fn demo_model_table() -> String {
     let text = std::fs::read_to_string(root().join("pipelines/demo.toml")).unwrap();
