@@ -17,7 +17,7 @@ pub struct LabelScore {
 }
 
 /// Every event `type`, as a sink's `types` filter names them.
-pub const EVENT_TYPES: [&str; 8] = [
+pub const EVENT_TYPES: [&str; 9] = [
     "window",
     "action_start",
     "action_end",
@@ -26,6 +26,7 @@ pub const EVENT_TYPES: [&str; 8] = [
     "reconnecting",
     "stream_failed",
     "stream_end",
+    "stream_time_jump",
 ];
 
 /// Anything written to the sinks.
@@ -194,6 +195,16 @@ pub struct StatusEvent {
     /// `stream_end`, and `stream_failed` of a file: frames the stream decoded in this run.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub frames: Option<u64>,
+    /// `stream_time_jump`: the stream time where the stream was going next, seconds.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub from_s: Option<f64>,
+    /// `stream_time_jump`: where the input's own timestamps went, seconds.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub to_s: Option<f64>,
+    /// `stream_time_jump`: seconds added to the input's own times from here on (0 after a jump
+    /// forwards; after a jump backwards, what keeps stream times monotonic).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub offset_s: Option<f64>,
     /// Whether the stream is live.
     #[serde(skip)]
     pub live: bool,
@@ -209,6 +220,9 @@ impl StatusEvent {
             attempt: None,
             delay_s: None,
             frames: None,
+            from_s: None,
+            to_s: None,
+            offset_s: None,
             live,
         };
         match status {
@@ -225,6 +239,11 @@ impl StatusEvent {
             StreamStatus::Ended { reason, frames } => {
                 event.reason = Some(reason.to_string());
                 event.frames = Some(*frames);
+            }
+            StreamStatus::TimeJump(jump) => {
+                event.from_s = Some(jump.from_ns as f64 / 1e9);
+                event.to_s = Some(jump.to_ns as f64 / 1e9);
+                event.offset_s = Some(jump.offset_ns as f64 / 1e9);
             }
         }
         event
@@ -299,6 +318,7 @@ mod tests {
             StatusKind::Reconnecting,
             StatusKind::Failed,
             StatusKind::Ended,
+            StatusKind::TimeJump,
         ] {
             // A new status kind fails to compile here until it is listed.
             match status {
@@ -306,7 +326,8 @@ mod tests {
                 | StatusKind::Down
                 | StatusKind::Reconnecting
                 | StatusKind::Failed
-                | StatusKind::Ended => kinds.push(status.as_str()),
+                | StatusKind::Ended
+                | StatusKind::TimeJump => kinds.push(status.as_str()),
             }
         }
         assert_eq!(kinds, EVENT_TYPES);

@@ -18,7 +18,7 @@ mod window;
 pub use backoff::{BackoffConfig, ReconnectPolicy};
 pub use drop_oldest::DropOldest;
 pub use event::{ActionEvent, ActionKind, EVENT_TYPES, Event, LabelScore, StatusEvent, WindowEvent, utc};
-pub use frame::Frame;
+pub use frame::{Frame, TimeJump};
 pub use message::{InferError, Prediction, Slot, StageMessage};
 pub use status::{EndReason, FailureReason, StatusKind, StreamStatus};
 pub use tensor::{PooledTensor, TensorPool};

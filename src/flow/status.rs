@@ -7,6 +7,8 @@ use std::time::Duration;
 
 use serde::Serialize;
 
+use super::frame::TimeJump;
+
 /// Why a stream stopped delivering frames.
 #[derive(Debug, Clone, PartialEq)]
 pub enum FailureReason {
@@ -66,6 +68,9 @@ pub enum StreamStatus {
     /// The input ended (a file at its end) or was stopped after `frames` decoded frames;
     /// nothing more will come.
     Ended { reason: EndReason, frames: u64 },
+    /// The input's timestamps jumped by more than [`TimeJump`]'s reporting threshold; frames
+    /// go on (no discontinuity in windows), stream times stay monotonic.
+    TimeJump(TimeJump),
 }
 
 impl StreamStatus {
@@ -80,6 +85,7 @@ impl StreamStatus {
                 StatusKind::Failed
             }
             StreamStatus::Ended { .. } => StatusKind::Ended,
+            StreamStatus::TimeJump(_) => StatusKind::TimeJump,
         }
     }
 }
@@ -97,6 +103,8 @@ pub enum StatusKind {
     Failed,
     #[serde(rename = "stream_end")]
     Ended,
+    #[serde(rename = "stream_time_jump")]
+    TimeJump,
 }
 
 impl StatusKind {
@@ -108,6 +116,7 @@ impl StatusKind {
             StatusKind::Reconnecting => "reconnecting",
             StatusKind::Failed => "stream_failed",
             StatusKind::Ended => "stream_end",
+            StatusKind::TimeJump => "stream_time_jump",
         }
     }
 

@@ -6,6 +6,7 @@ use gstreamer as gst;
 use gstreamer_video as gst_video;
 use gstreamer_video::prelude::*;
 
+use super::timeline::Timeline;
 use crate::flow::Frame;
 
 /// Turns samples into numbered frames, filling in missing timestamps from the frame rate.
@@ -13,7 +14,7 @@ use crate::flow::Frame;
 #[derive(Debug)]
 pub(super) struct FrameReader {
     next_index: u64,
-    next_pts_ns: u64,
+    timeline: Timeline,
     frame: Frame,
     /// The last caps seen and their parsed form (caps change rarely, frames often).
     info: Option<(gst::Caps, gst_video::VideoInfo)>,
@@ -22,9 +23,16 @@ pub(super) struct FrameReader {
 impl Default for FrameReader {
     fn default() -> Self {
         let now = (Instant::now(), SystemTime::now());
-        let frame =
-            Frame { index: 0, pts_ns: 0, duration_ns: 0, pixels: Vec::new(), arrival: now.0, wall: now.1 };
-        Self { next_index: 0, next_pts_ns: 0, frame, info: None }
+        let frame = Frame {
+            index: 0,
+            pts_ns: 0,
+            duration_ns: 0,
+            pixels: Vec::new(),
+            arrival: now.0,
+            wall: now.1,
+            time_jump: None,
+        };
+        Self { next_index: 0, timeline: Timeline::default(), frame, info: None }
     }
 }
 
@@ -56,20 +64,29 @@ impl FrameReader {
         let fps = info.fps();
         let nominal_ns =
             if fps.numer() > 0 { 1_000_000_000u64 * fps.denom() as u64 / fps.numer() as u64 } else { 0 };
+        const PLAUSIBLE_NS: u64 = 1_000_000;
         // Stream time (what a player shows as the position) rather than raw PTS: containers
         // shift PTS for B-frame reordering and say so in the segment (e.g. MP4 edit lists).
         let segment = sample.segment().and_then(|s| s.downcast_ref::<gst::ClockTime>());
         let stream_time = |pts: gst::ClockTime| segment.and_then(|s| s.to_stream_time(pts)).unwrap_or(pts);
-        let pts_ns = buffer.pts().map_or(self.next_pts_ns, |t| stream_time(t).nseconds());
-        let duration_ns = buffer.duration().map_or(nominal_ns, |d| d.nseconds());
+        // A duration under a millisecond is no video frame's (encoders and demuxers write 1 ns,
+        // and a frame rate of 1e9/1, when they know none): the nominal rate's, else the
+        // timeline's estimate.
+        let duration_ns = buffer
+            .duration()
+            .map(|d| d.nseconds())
+            .filter(|&d| d >= PLAUSIBLE_NS)
+            .or((nominal_ns >= PLAUSIBLE_NS).then_some(nominal_ns));
+        let pts = buffer.pts().map(|t| stream_time(t).nseconds());
+        let (pts_ns, duration_ns, time_jump) = self.timeline.place(pts, duration_ns);
         let frame = &mut self.frame;
         frame.index = self.next_index;
         frame.pts_ns = pts_ns;
         frame.duration_ns = duration_ns;
         frame.arrival = Instant::now();
         frame.wall = SystemTime::now();
+        frame.time_jump = time_jump;
         self.next_index += 1;
-        self.next_pts_ns = pts_ns + duration_ns;
         Ok(frame)
     }
 }

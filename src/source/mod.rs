@@ -7,6 +7,8 @@
 //!
 //! A file is read losslessly: the appsink does not drop, so a slow consumer holds the decoder
 //! back. A live input never holds its decoder back: the appsink keeps only the newest frames.
+//! An error does not throw away what was decoded before it: the frames already on their way to
+//! the appsink are delivered first (all of them for a file, the queued few for a live input).
 //! RTSP options are applied to `rtspsrc` when `uridecodebin` creates it. The [`supervisor`]
 //! reconnects live inputs.
 
@@ -15,6 +17,7 @@ mod frame;
 mod gst_log;
 mod pipeline;
 pub mod supervisor;
+mod timeline;
 mod uri;
 
 use std::sync::Arc;
@@ -136,6 +139,10 @@ pub struct SourceSummary {
 /// oldest. At a stop up to this many are still queued, which is not a drop.
 pub const LIVE_QUEUED_FRAMES: u64 = 4;
 
+/// After an error in a file, how long to wait for the next frame still on its way before the
+/// error is final.
+const DRAIN_PAUSE: gst::ClockTime = gst::ClockTime::from_seconds(1);
+
 /// Initialises GStreamer once per process, its log routed into `tracing`.
 pub fn init() -> Result<(), SourceError> {
     static ROUTED: std::sync::Once = std::sync::Once::new();
@@ -214,6 +221,7 @@ impl VideoSource {
                 return Ok(SourceSummary { frames: frames.count(), stopped: true });
             }
             if let Some(error) = self.bus_error(&bus) {
+                self.deliver_what_is_left(&mut frames, stop, on_frame, &input)?;
                 return Err(error);
             }
             match self.appsink.try_pull_sample(gst::ClockTime::from_mseconds(100)) {
@@ -245,6 +253,34 @@ impl VideoSource {
 
     /// The first error on the bus, if any, as a readable message naming the input (and the
     /// decoder, when one was named: it may be what cannot decode the input).
+    /// After an error: delivers the frames decoded before it. A file's pipeline goes on pushing
+    /// what its queues hold (a source that fails sends EOS after its error), so frames are
+    /// taken until the end of stream or a pause of [`DRAIN_PAUSE`]; a live input gives only
+    /// what the appsink already holds, without waiting.
+    fn deliver_what_is_left(
+        &self,
+        frames: &mut frame::FrameReader,
+        stop: &AtomicBool,
+        on_frame: &mut impl FnMut(&mut Frame),
+        input: &str,
+    ) -> Result<(), SourceError> {
+        let (wait, most) = if self.options.live {
+            (gst::ClockTime::ZERO, LIVE_QUEUED_FRAMES)
+        } else {
+            (DRAIN_PAUSE, u64::MAX)
+        };
+        let mut delivered = 0;
+        while delivered < most && !stop.load(Ordering::Relaxed) {
+            let Some(sample) = self.appsink.try_pull_sample(wait) else { break };
+            let frame = frames
+                .read(&sample)
+                .map_err(|reason| SourceError::Decode { input: input.to_owned(), reason })?;
+            on_frame(frame);
+            delivered += 1;
+        }
+        Ok(())
+    }
+
     fn bus_error(&self, bus: &gst::Bus) -> Option<SourceError> {
         let message = bus.pop_filtered(&[gst::MessageType::Error])?;
         let gst::MessageView::Error(err) = message.view() else { return None };

@@ -61,18 +61,69 @@ pub(super) fn build_pipeline(
             }
         });
     }
+    link_the_first_video_stream(&decode, &scale, location.display());
+    log_size_changes(&scale, location.display());
+    Ok((pipeline, plugged))
+}
+
+/// Logs a change of the decoded picture's size in the middle of an input (a camera switching
+/// resolution, a file spliced from two encodes). Every frame is still scaled to the model's
+/// size by the caps after `videoscale`, so windows never mix sizes.
+fn log_size_changes(scale: &gst::Element, input: &str) {
+    let input = input.to_owned();
+    let size = std::sync::Mutex::new(None::<(i32, i32)>);
+    let pad = scale.static_pad("sink").expect("videoscale has a sink pad");
+    pad.add_probe(gst::PadProbeType::EVENT_DOWNSTREAM, move |_, info| {
+        if let Some(gst::PadProbeData::Event(event)) = &info.data
+            && let gst::EventView::Caps(caps) = event.view()
+            && let Ok(video) = gst_video::VideoInfo::from_caps(caps.caps())
+        {
+            let now = (video.width() as i32, video.height() as i32);
+            let mut size = size.lock().expect("no panic while held");
+            if let Some(before) = size.filter(|before| *before != now) {
+                tracing::info!(input = %input, from = %format!("{}x{}", before.0, before.1),
+                    to = %format!("{}x{}", now.0, now.1), "The input's picture size changed.");
+            }
+            *size = Some(now);
+        }
+        gst::PadProbeReturn::Ok
+    });
+}
+
+/// Links the first decoded video stream of `decode` to `scale`. Other streams (audio, a second
+/// video track) stay unlinked, which demuxers accept while one stream is linked. An input with
+/// no video stream at all fails at once, naming what it has, instead of with GStreamer's
+/// "Internal data stream error" once data reaches the unlinked pads.
+fn link_the_first_video_stream(decode: &gst::Element, scale: &gst::Element, input: &str) {
+    let others = Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
     let scale_sink = scale.static_pad("sink").expect("videoscale has a sink pad");
+    let seen = others.clone();
+    let video_sink = scale_sink.clone();
+    let input_name = input.to_owned();
     decode.connect_pad_added(move |_, pad| {
         let caps = pad.current_caps().unwrap_or_else(|| pad.query_caps(None));
-        let is_video = caps.structure(0).is_some_and(|s| s.name().starts_with("video/"));
-        if is_video
-            && !scale_sink.is_linked()
-            && let Err(e) = pad.link(&scale_sink)
-        {
+        let kind = caps.structure(0).map_or_else(|| "unknown".to_owned(), |s| s.name().to_string());
+        if !kind.starts_with("video/") || video_sink.is_linked() {
+            if kind.starts_with("video/") {
+                tracing::info!(input = %input_name, "The input has more than one video stream; the first is used.");
+            }
+            seen.lock().expect("no panic while held").push(kind);
+        } else if let Err(e) = pad.link(&video_sink) {
             tracing::warn!(error = %e, "Could not link the decoded video.");
         }
     });
-    Ok((pipeline, plugged))
+    decode.connect_no_more_pads(move |decode| {
+        if scale_sink.is_linked() {
+            return;
+        }
+        let others = others.lock().expect("no panic while held");
+        let found = if others.is_empty() { "no streams".to_owned() } else { others.join(", ") };
+        gst::element_error!(
+            decode,
+            gst::StreamError::WrongType,
+            ("the input has no video stream (it has: {found})")
+        );
+    });
 }
 
 /// Counts the buffers reaching `sink`.

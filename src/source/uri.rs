@@ -30,10 +30,15 @@ impl SourceLocation {
         self.path.as_deref()
     }
 
-    /// Fails with [`SourceError::NotFound`] when the input is a local file that does not exist.
+    /// Fails with [`SourceError::NotFound`] when the input is a local file that does not exist,
+    /// and says so plainly when it is empty (GStreamer would say "Stream contains no data.").
     pub fn ensure_exists(&self) -> Result<(), SourceError> {
         match self.local_path() {
             Some(path) if !path.is_file() => Err(SourceError::NotFound { input: self.display.clone() }),
+            Some(path) if path.metadata().is_ok_and(|m| m.len() == 0) => Err(SourceError::Decode {
+                input: self.display.clone(),
+                reason: "the file is empty (0 bytes)".into(),
+            }),
             _ => Ok(()),
         }
     }

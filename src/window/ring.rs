@@ -220,6 +220,7 @@ mod tests {
         let pixels =
             (0..W * H).flat_map(|_| (0..3u8).map(move |c| (i as u8).wrapping_add(100 * c))).collect();
         Frame {
+            time_jump: None,
             index: i,
             pts_ns: i * 40_000_000,
             duration_ns: 40_000_000,

@@ -83,6 +83,8 @@ impl WindowStage {
 
     fn record_state(&self, status: &StreamStatus) {
         let state = match status {
+            // The stream's state is unchanged: frames keep coming.
+            StreamStatus::TimeJump(_) => return,
             StreamStatus::Up => StreamState::Up,
             StreamStatus::Down { .. } | StreamStatus::Reconnecting { .. } => StreamState::Down,
             StreamStatus::GaveUp { .. } => StreamState::Failed,
@@ -109,6 +111,10 @@ impl StreamHandler for WindowStage {
 
     fn frame(&mut self, frame: &Frame) {
         self.frames_decoded.inc();
+        if let Some(jump) = frame.time_jump {
+            // Reported between the windows before the jump and those after it.
+            self.status(StreamStatus::TimeJump(jump));
+        }
         match self.windower.push(frame) {
             Ok(window) => {
                 if self.encoder_failures > 0 {
@@ -148,6 +154,9 @@ impl StreamHandler for WindowStage {
             StreamStatus::GaveUp { attempts, reason } => {
                 tracing::error!(stream = %self.id, attempts, %reason, "Stream given up.");
             }
+            StreamStatus::TimeJump(jump) => tracing::warn!(stream = %self.id,
+                from_s = jump.from_ns as f64 / 1e9, to_s = jump.to_ns as f64 / 1e9,
+                offset_s = jump.offset_ns as f64 / 1e9, "The input's timestamps jumped; stream times stay monotonic."),
             StreamStatus::Reconnecting { .. } | StreamStatus::Ended { .. } => {}
         }
         self.send_status(&status);

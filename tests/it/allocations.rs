@@ -36,6 +36,7 @@ fn steady_state_windowing_allocates_nothing() {
             pixels: vec![7; 64 * 64 * 3],
             arrival: Instant::now(),
             wall: SystemTime::now(),
+            time_jump: None,
         };
         let mut push = |frame: &mut Frame, n: u64| {
             let mut windows = 0;

@@ -20,6 +20,8 @@ mod events;
 mod export_contract;
 mod file_sink;
 mod home_assistant;
+mod hostile_files;
+mod hostile_network;
 mod journal;
 mod layouts;
 mod live;

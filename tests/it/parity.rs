@@ -47,6 +47,7 @@ fn every_shipped_model_matches_python_onnxruntime() {
                         pixels: clip[i * frame_bytes..(i + 1) * frame_bytes].to_vec(),
                         arrival: std::time::Instant::now(),
                         wall: std::time::SystemTime::now(),
+                        time_jump: None,
                     })
                     .unwrap()
             })

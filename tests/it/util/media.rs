@@ -36,6 +36,12 @@ pub fn gst_video(path: &Path, description: &str) {
     let pipeline = gstreamer::parse::launch(description).unwrap().downcast::<gstreamer::Pipeline>().unwrap();
     pipeline.by_name("sink").unwrap().set_property("location", path.to_str().unwrap());
     pipeline.set_state(gstreamer::State::Playing).unwrap();
+    wait_until_written(&pipeline);
+}
+
+/// Waits for a writing pipeline's end of stream (failing on an error), then stops it.
+fn wait_until_written(pipeline: &gstreamer::Pipeline) {
+    use gstreamer::prelude::*;
     let bus = pipeline.bus().unwrap();
     let msg = bus
         .timed_pop_filtered(
@@ -68,4 +74,41 @@ pub fn red_then_blue(path: &Path) {
          videotestsrc num-buffers=8 pattern=solid-color foreground-color=0xffff0000 ! video/x-raw,width=98,height=54,framerate=10/1 ! c. \
          videotestsrc num-buffers=8 pattern=solid-color foreground-color=0xff0000ff ! video/x-raw,width=98,height=54,framerate=10/1 ! c.",
     );
+}
+
+/// Solid-colour RGB frames (160×120) at the given times (nanoseconds), encoded as H.264 and
+/// muxed by `muxer`: timestamps a test chooses, jumps and variable frame rate included. Each
+/// frame lasts until the next unless that is over a second away (a gap, not a long frame);
+/// the last lasts 40 ms. MP4 keeps each frame's duration, Matroska does not. `color(i)` is
+/// frame `i`'s colour.
+pub fn frames_at_times(path: &Path, muxer: &str, times_ns: &[u64], color: impl Fn(usize) -> [u8; 3]) {
+    use gstreamer as gst;
+    use gstreamer::prelude::*;
+    gst::init().unwrap();
+    let (width, height) = (160usize, 120usize);
+    let pipeline = gst::parse::launch(&format!(
+        "appsrc name=src format=time caps=video/x-raw,format=RGB,width={width},height={height},framerate=25/1 ! \
+         videoconvert ! video/x-raw,format=I420 ! x264enc bframes=0 ! {muxer} ! filesink name=sink"
+    ))
+    .unwrap()
+    .downcast::<gst::Pipeline>()
+    .unwrap();
+    pipeline.by_name("sink").unwrap().set_property("location", path.to_str().unwrap());
+    let src = pipeline.by_name("src").unwrap().downcast::<gstreamer_app::AppSrc>().unwrap();
+    pipeline.set_state(gst::State::Playing).unwrap();
+    for (i, &pts) in times_ns.iter().enumerate() {
+        let duration = times_ns
+            .get(i + 1)
+            .map(|next| next.saturating_sub(pts))
+            .filter(|&d| d <= 1_000_000_000)
+            .unwrap_or(40_000_000);
+        let pixels: Vec<u8> = color(i).iter().copied().cycle().take(width * height * 3).collect();
+        let mut buffer = gst::Buffer::from_mut_slice(pixels);
+        let b = buffer.get_mut().unwrap();
+        b.set_pts(gst::ClockTime::from_nseconds(pts));
+        b.set_duration(gst::ClockTime::from_nseconds(duration));
+        src.push_buffer(buffer).unwrap();
+    }
+    src.end_of_stream().unwrap();
+    wait_until_written(&pipeline);
 }

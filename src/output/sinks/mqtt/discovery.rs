@@ -190,6 +190,8 @@ impl Discovery {
             return Vec::new();
         }
         match event {
+            // A jump in the input's clock changes nothing about the stream's connectivity.
+            Event::Status(status) if status.kind == StatusKind::TimeJump => Vec::new(),
             Event::Status(status) => {
                 let up = status.kind == StatusKind::Up;
                 vec![retained(self.state_topic(stream, "connectivity"), on_off(up))]
@@ -274,5 +276,20 @@ mod tests {
         assert_eq!(topics(&up), ["actiond/a/state/connectivity"]);
         assert_eq!(up[0].payload, b"ON");
         assert!(d.on_event(&status("gone")).is_empty());
+    }
+
+    #[test]
+    fn a_time_jump_leaves_connectivity_alone() {
+        // Regression: every status event but stream_up turned the connectivity sensor OFF.
+        let mut d = Discovery::new("homeassistant", "actiond", "n");
+        d.on_roster(&roster(&["a"]));
+        let jump = crate::flow::TimeJump { from_ns: 1, to_ns: 9_000_000_000, offset_ns: 0 };
+        let event = Event::Status(crate::flow::StatusEvent::new(
+            "a",
+            &crate::flow::StreamStatus::TimeJump(jump),
+            std::time::SystemTime::now(),
+            true,
+        ));
+        assert!(d.on_event(&event).is_empty());
     }
 }
