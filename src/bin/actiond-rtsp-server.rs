@@ -1,5 +1,5 @@
 //! A small RTSP server for trying actiond against a camera-like stream on this machine, and
-//! for the tests: serves an H.264 MP4 file (in real time) or a live synthetic test pattern on
+//! for the tests: serves an H.264 MP4 or MPEG-TS file (in real time) or a live synthetic test pattern on
 //! 127.0.0.1, optionally behind a user and password.
 //!
 //! It prints the stream URL on stdout once it listens, then serves until killed. Pass `--port`
@@ -28,7 +28,7 @@ struct Args {
     /// Mount path of the stream.
     #[arg(long, default_value = "/stream")]
     mount: String,
-    /// An MP4 file with H.264 video to serve (played in real time, once).
+    /// An MP4 (or MPEG-TS, `.ts`) file with H.264 video to serve (played in real time, once).
     #[arg(long, conflicts_with = "live")]
     file: Option<PathBuf>,
     /// Serve a live test pattern instead of a file.
@@ -56,7 +56,10 @@ fn launch_line(args: &Args) -> Result<String> {
     if let Some(file) = &args.file {
         let path = file.canonicalize().with_context(|| format!("{}", file.display()))?;
         let quoted = path.to_string_lossy().replace('\\', "\\\\").replace('"', "\\\"");
-        return Ok(format!("( filesrc location=\"{quoted}\" ! qtdemux ! h264parse ! {PAY} )"));
+        // MPEG-TS for streams that change mid-way (a camera switching resolution), MP4 otherwise.
+        let is_ts = path.extension().is_some_and(|e| e.eq_ignore_ascii_case("ts"));
+        let demux = if is_ts { "tsdemux" } else { "qtdemux" };
+        return Ok(format!("( filesrc location=\"{quoted}\" ! {demux} ! h264parse ! {PAY} )"));
     }
     anyhow::ensure!(args.live, "give --file PATH or --live");
     Ok(format!(

@@ -70,11 +70,24 @@ impl SourceError {
     /// A GStreamer error message about `input`, credentials redacted.
     fn from_bus(input: &str, err: &gst::message::Error) -> Self {
         let mut reason = redact_credentials(&err.error().to_string());
-        if let Some(details) = err.debug() {
-            tracing::debug!(input, details = %redact_credentials(&details), "GStreamer error details.");
-        }
         if reason.is_empty() {
             reason = "unknown GStreamer error".into();
+        }
+        if let Some(details) = err.debug() {
+            tracing::debug!(input, details = %redact_credentials(&details), "GStreamer error details.");
+            // The debug text is "file(line): function (): element path:\nwhat went wrong"; the
+            // last part often names the culprit where the error itself is generic ("Could not
+            // get/set settings from/on resource." for an RTSP server's unparsable SDP).
+            if let Some(cause) =
+                details.split_once('\n').map(|(_, cause)| cause.trim()).filter(|c| !c.is_empty())
+            {
+                let cause = redact_credentials(cause);
+                if cause.contains(&reason) {
+                    reason = cause; // "Unauthorized" -> "Unauthorized (401)"
+                } else if !reason.contains(&cause) {
+                    reason = format!("{reason} ({cause})");
+                }
+            }
         }
         SourceError::Decode { input: input.to_owned(), reason }
     }

@@ -42,6 +42,14 @@ impl RtspServer {
         self.child = Some(child);
     }
 
+    /// Freezes (`SIGSTOP`) or thaws (`SIGCONT`) the server: a camera that stalls with its
+    /// connections open.
+    pub fn signal(&self, signal: &str) {
+        let pid = self.child.as_ref().expect("running").id().to_string();
+        let status = std::process::Command::new("kill").args([signal, &pid]).status().unwrap();
+        assert!(status.success());
+    }
+
     /// Kills the server process (SIGKILL), as a crashed camera would vanish.
     pub fn kill(&mut self) {
         if let Some(mut child) = self.child.take() {
