@@ -26,6 +26,12 @@ pub struct EventLabel {
     pub r#type: &'static str,
 }
 
+/// A sink by its position in the pipeline's `[[sinks]]`, from 0.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct SinkLabel {
+    pub sink: String,
+}
+
 /// Every metric actiond exports.
 #[derive(Debug)]
 pub struct Metrics {
@@ -39,6 +45,7 @@ pub struct Metrics {
     pub stream_up: Family<StreamLabel, Gauge>,
     pub queue_depth: Family<QueueLabel, Gauge>,
     pub events_written: Family<EventLabel, Counter>,
+    pub sink_errors: Family<SinkLabel, Counter>,
     /// Set when scraped (`Progress::encode_metrics`).
     pub stalled_seconds: Gauge<f64, AtomicU64>,
     pub inference_seconds: Histogram,
@@ -91,6 +98,12 @@ impl Default for Metrics {
                 reg,
                 "events_written",
                 "Events handed to the sinks, by type",
+                Family::default(),
+            ),
+            sink_errors: registered(
+                reg,
+                "sink_errors",
+                "Events (or flushes) a sink refused, by its position in [[sinks]]: a full disk, a broker away",
                 Family::default(),
             ),
             stalled_seconds: registered(

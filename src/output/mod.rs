@@ -26,6 +26,8 @@ pub enum OutputError {
     Open { path: std::path::PathBuf, source: std::io::Error },
     #[error("writing event file {path} failed: {source}")]
     File { path: std::path::PathBuf, source: std::io::Error },
+    #[error("event file {path} still not writable ({reason}): {held} events held")]
+    Held { path: std::path::PathBuf, held: usize, reason: String },
     #[error("MQTT {url}: {reason}")]
     Mqtt { url: String, reason: String },
     #[error("the event channel's receiver is gone")]

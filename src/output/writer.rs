@@ -5,10 +5,11 @@ use std::time::Instant;
 
 use prometheus_client::metrics::counter::Counter;
 
+use super::OutputError;
 use super::{OutputSettings, OutputSummary, Roster, Sink};
 use crate::events::{ActionDetector, Smoother, WindowTimes};
 use crate::flow::{Event, Prediction, StageMessage, StatusEvent, WindowEvent, WindowMeta};
-use crate::metrics::{EventLabel, Metrics};
+use crate::metrics::{EventLabel, Metrics, SinkLabel};
 
 /// Smoothing and action state of one stream, and its metric handles.
 struct StreamEvents {
@@ -24,12 +25,15 @@ pub(super) struct Writer<'a> {
     metrics: &'a Metrics,
     streams: HashMap<String, StreamEvents>,
     sinks: &'a mut [Box<dyn Sink>],
+    /// Per sink: events refused in a row (its failure is logged once per burst).
+    refused: Vec<u64>,
     summary: OutputSummary,
 }
 
 impl<'a> Writer<'a> {
     pub fn new(settings: &'a OutputSettings, metrics: &'a Metrics, sinks: &'a mut [Box<dyn Sink>]) -> Self {
-        Self { settings, metrics, streams: HashMap::new(), sinks, summary: OutputSummary::default() }
+        let refused = vec![0; sinks.len()];
+        Self { settings, metrics, streams: HashMap::new(), sinks, refused, summary: OutputSummary::default() }
     }
 
     fn stream(&mut self, id: &str) -> &mut StreamEvents {
@@ -70,11 +74,9 @@ impl<'a> Writer<'a> {
         let ignored = &self.settings.rules.detection.ignored;
         let actions = labels.iter().zip(ignored).filter(|(_, i)| !**i).map(|(l, _)| l.clone()).collect();
         let roster = Roster { streams, labels: labels.clone(), actions };
-        for sink in self.sinks.iter_mut() {
-            if let Err(e) = sink.roster(&roster) {
-                self.summary.sink_errors += 1;
-                tracing::error!(error = %e, "Sink error.");
-            }
+        for i in 0..self.sinks.len() {
+            let result = self.sinks[i].roster(&roster);
+            self.account(i, result);
         }
     }
 
@@ -131,21 +133,41 @@ impl<'a> Writer<'a> {
 
     fn write(&mut self, event: Event) {
         self.metrics.events_written.get_or_create(&EventLabel { r#type: event.kind() }).inc();
-        for sink in self.sinks.iter_mut() {
-            if let Err(e) = sink.write(&event) {
+        for i in 0..self.sinks.len() {
+            let result = self.sinks[i].write(&event);
+            self.account(i, result);
+        }
+    }
+
+    /// Counts a sink's refusal (metric `actiond_sink_errors_total`, the run's summary) and logs
+    /// the first of a burst, and the recovery after it: a full disk is one error line, not one
+    /// per event.
+    fn account(&mut self, sink: usize, result: Result<(), OutputError>) {
+        match result {
+            Ok(()) if self.refused[sink] > 0 => {
+                tracing::info!(sink, refused = self.refused[sink], "Sink works again.");
+                self.refused[sink] = 0;
+            }
+            Ok(()) => {}
+            Err(e) => {
+                if self.refused[sink] == 0 {
+                    tracing::error!(sink, error = %e, "Sink error; more are counted, not logged, until it works again.");
+                }
+                self.refused[sink] += 1;
                 self.summary.sink_errors += 1;
-                tracing::error!(error = %e, "Sink error.");
+                self.metrics.sink_errors.get_or_create(&SinkLabel { sink: sink.to_string() }).inc();
             }
         }
     }
 
     /// Flushes every sink and returns what the stage did.
     pub fn flush(mut self) -> OutputSummary {
-        for sink in self.sinks.iter_mut() {
-            if let Err(e) = sink.flush() {
-                self.summary.sink_errors += 1;
-                tracing::error!(error = %e, "Sink error at flush.");
+        for i in 0..self.sinks.len() {
+            let result = self.sinks[i].flush();
+            if let Err(e) = &result {
+                tracing::error!(sink = i, error = %e, "Sink error at the end: what it held is lost.");
             }
+            self.account(i, result);
         }
         self.summary
     }

@@ -32,4 +32,5 @@ mod packaging;
 mod parity;
 mod reload;
 mod service;
+mod sink_faults;
 mod two_stage;

@@ -58,6 +58,11 @@ pub struct FileConfig {
     /// Rotated files kept (`<path>.1` the newest … `<path>.<keep>`); older ones are deleted.
     #[serde(default = "default_keep")]
     pub keep: usize,
+    /// While the file cannot be written (a full disk, its folder removed), events wait in
+    /// memory up to this size (`"16 MiB"`, or bytes) and are retried every second; beyond it
+    /// the oldest are dropped, counted and logged.
+    #[serde(default = "default_backlog")]
+    pub backlog: ByteSize,
 }
 
 fn default_flush() -> FlushPolicy {
@@ -71,6 +76,9 @@ fn default_interval_ms() -> u64 {
 }
 fn default_keep() -> usize {
     5
+}
+fn default_backlog() -> ByteSize {
+    ByteSize::mib(16)
 }
 
 /// When to start a new file.
@@ -98,6 +106,8 @@ pub struct FileSettings {
     pub fsync: FsyncPolicy,
     pub fsync_interval: Duration,
     pub rotation: Option<Rotation>,
+    /// Bytes of events held while the file cannot be written.
+    pub backlog_bytes: usize,
 }
 
 impl FileConfig {
@@ -113,6 +123,7 @@ impl FileConfig {
                 max_age: self.rotate_every_s.map(Duration::from_secs_f64),
                 keep: self.keep,
             }),
+            backlog_bytes: usize::try_from(self.backlog.as_u64()).unwrap_or(usize::MAX),
         }
     }
 }

@@ -1,20 +1,37 @@
 //! JSON Lines appended to a file: flushed after every event or at an interval, forced to the
 //! disk as `fsync` says, rotated by size or age (`<path>.1` the newest, `keep` of them), and
 //! reopened after SIGHUP so logrotate's convention (rename, then HUP) works without `copytruncate`.
+//!
+//! A file that cannot be written (a full disk, its folder removed) loses nothing at first:
+//! events wait in a bounded [`backlog`] and are retried every second; a write that fails half
+//! way is cut back to the last whole line, and a file removed under us is created again when
+//! its folder returns. The first failure of a burst is logged, the recovery too (with what was
+//! dropped, if the backlog overflowed); every event refused meanwhile is a sink error to the
+//! output stage, which counts it.
 
+mod backlog;
 mod config;
 
 use std::fs::{File, OpenOptions};
-use std::io::{BufWriter, Write};
+use std::io::Write;
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 pub use config::{FileConfig, FileSettings, FlushPolicy, FsyncPolicy};
 
 use super::Sink;
 use crate::flow::Event;
 use crate::output::OutputError;
+use backlog::Backlog;
+
+/// After a failed write, how long before the next attempt.
+const RETRY_EVERY: Duration = Duration::from_secs(1);
+
+/// With `flush = "interval"`, pending lines are written early once they reach this size (what
+/// `BufWriter`'s buffer held).
+const FLUSH_AT_BYTES: usize = 8 * 1024;
 
 /// Bumped by [`reopen_files`]; a file sink that sees it change reopens its path.
 static REOPEN_GENERATION: AtomicU64 = AtomicU64::new(0);
@@ -28,9 +45,11 @@ pub fn reopen_files() {
 /// Appends events to a file.
 pub struct FileSink {
     path: PathBuf,
-    writer: BufWriter<File>,
+    file: File,
+    /// Whole lines not yet written.
+    pending: Backlog,
     settings: FileSettings,
-    /// Bytes in the current file.
+    /// Bytes of whole lines in the current file.
     size: u64,
     opened: Instant,
     last_flush: Instant,
@@ -39,6 +58,10 @@ pub struct FileSink {
     generation: u64,
     /// Whether a failed reopen was logged (once until one succeeds).
     reopen_failing: bool,
+    /// While the file cannot be written: when to try again, and the failure being waited out.
+    failing: Option<(Instant, String)>,
+    /// Events dropped from the full backlog in this burst of failures.
+    dropped: u64,
 }
 
 fn open_append(path: &Path) -> Result<(File, u64), OutputError> {
@@ -62,7 +85,8 @@ impl FileSink {
         let now = Instant::now();
         Ok(Self {
             path: path.to_owned(),
-            writer: BufWriter::new(file),
+            file,
+            pending: Backlog::new(settings.backlog_bytes),
             settings,
             size,
             opened: now,
@@ -70,6 +94,8 @@ impl FileSink {
             last_sync: now,
             generation: REOPEN_GENERATION.load(Ordering::Relaxed),
             reopen_failing: false,
+            failing: None,
+            dropped: 0,
         })
     }
 
@@ -77,11 +103,12 @@ impl FileSink {
         OutputError::File { path: self.path.clone(), source }
     }
 
-    /// Hands buffered events to the kernel, and forces them to the disk when the policy says so
-    /// (`force`: at rotation and at the end, unless the policy is `never`).
+    /// Writes the pending lines, and forces them to the disk when the policy says so (`force`:
+    /// at rotation and at the end, unless the policy is `never`; it also skips the wait after a
+    /// failure).
     fn flush_and_sync(&mut self, force: bool) -> Result<(), OutputError> {
         self.last_flush = Instant::now();
-        self.writer.flush().map_err(|e| self.io(e))?;
+        self.write_pending(force)?;
         let sync = match self.settings.fsync {
             FsyncPolicy::Never => false,
             FsyncPolicy::Event => true,
@@ -89,16 +116,79 @@ impl FileSink {
         };
         if sync {
             self.last_sync = Instant::now();
-            self.writer.get_ref().sync_data().map_err(|e| self.io(e))?;
+            self.file.sync_data().map_err(|e| self.io(e))?;
         }
         Ok(())
     }
 
-    /// Replaces the writer with a fresh file at `path`, after flushing the old one.
+    /// Writes every pending line, or none: a write the disk cuts short is cut back to the last
+    /// whole line and kept for the next attempt (not before [`RETRY_EVERY`] unless `now`).
+    fn write_pending(&mut self, now: bool) -> Result<(), OutputError> {
+        if let Some((retry_at, reason)) = &self.failing
+            && !now
+            && Instant::now() < *retry_at
+        {
+            let (path, held) = (self.path.clone(), self.pending.lines());
+            return Err(OutputError::Held { path, held, reason: reason.clone() });
+        }
+        if self.pending.is_empty() {
+            return Ok(());
+        }
+        let written = self.reattach_if_removed().and_then(|()| {
+            self.file.write_all(self.pending.as_slice()).map_err(|e| {
+                // Whatever part of a line reached the file goes; the lines stay pending.
+                let _ = self.file.set_len(self.size);
+                self.io(e)
+            })
+        });
+        match written {
+            Ok(()) => {
+                self.size += self.pending.len() as u64;
+                self.pending.clear();
+                if self.failing.take().is_some() {
+                    let dropped = std::mem::take(&mut self.dropped) + self.pending.take_dropped();
+                    tracing::info!(file = %self.path.display(), dropped,
+                        "Event file writable again; the held events are written.");
+                }
+                Ok(())
+            }
+            Err(e) => {
+                if self.failing.is_none() {
+                    tracing::warn!(error = %e, backlog_bytes = self.settings.backlog_bytes,
+                        "Event file not writable; events are held and retried every second.");
+                }
+                self.failing = Some((Instant::now() + RETRY_EVERY, e.to_string()));
+                let dropped = self.pending.take_dropped();
+                if dropped > 0 && self.dropped == 0 {
+                    tracing::error!(file = %self.path.display(), backlog_bytes = self.settings.backlog_bytes,
+                        "Events dropped: the event file could not be written and the backlog was full; \
+                         the oldest go first (counted at recovery).");
+                }
+                self.dropped += dropped;
+                Err(e)
+            }
+        }
+    }
+
+    /// A file removed under us (its folder deleted, or the file itself) still takes writes that
+    /// nobody will read: write to a new file at the path instead, once it can be made.
+    fn reattach_if_removed(&mut self) -> Result<(), OutputError> {
+        let removed = self.file.metadata().map_err(|e| self.io(e))?.nlink() == 0;
+        if removed {
+            let (file, size) = open_append(&self.path)?;
+            tracing::warn!(file = %self.path.display(), "The event file was removed; writing to a new one.");
+            self.file = file;
+            self.size = size;
+            self.opened = Instant::now();
+        }
+        Ok(())
+    }
+
+    /// Replaces the file with a fresh one at `path`, after writing what is pending.
     fn reopen(&mut self) -> Result<(), OutputError> {
         self.flush_and_sync(true)?;
         let (file, size) = open_append(&self.path)?;
-        self.writer = BufWriter::new(file);
+        self.file = file;
         self.size = size;
         self.opened = Instant::now();
         Ok(())
@@ -144,15 +234,19 @@ impl Sink for FileSink {
     fn write(&mut self, event: &Event) -> Result<(), OutputError> {
         self.reopen_if_asked();
         let line = event.to_json_line();
-        if let Some(rotation) = self.settings.rotation
-            && rotation.due(self.size, line.len(), self.opened.elapsed())
-        {
-            self.rotate(rotation.keep)?;
-        }
-        self.writer.write_all(&line).map_err(|e| self.io(e))?;
-        self.size += line.len() as u64;
+        let rotated = match self.settings.rotation {
+            Some(rotation)
+                if rotation.due(self.size + self.pending.len() as u64, line.len(), self.opened.elapsed()) =>
+            {
+                self.rotate(rotation.keep)
+            }
+            _ => Ok(()),
+        };
+        // Held even when rotation failed (the disk is full): it is retried with the next event.
+        self.pending.push(&line);
+        rotated?;
         let due = self.settings.flush_interval.is_none_or(|i| self.last_flush.elapsed() >= i);
-        if due { self.flush_and_sync(false) } else { Ok(()) }
+        if due || self.pending.len() >= FLUSH_AT_BYTES { self.flush_and_sync(false) } else { Ok(()) }
     }
 
     fn flush(&mut self) -> Result<(), OutputError> {
