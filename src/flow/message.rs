@@ -11,6 +11,12 @@ pub enum InferError {
     Run(String),
     #[error("the model returned {found} values, expected {expected}")]
     OutputWidth { found: usize, expected: usize },
+    #[error("the model returned a score of {value}: this window has no label")]
+    NotFinite { value: f32 },
+    #[error(
+        "the model returned {value}, not a probability, with output = \"probabilities\": set output = \"logits\" or \"auto\""
+    )]
+    NotProbability { value: f32 },
 }
 
 /// The model's answer for one window, or why there is none.

@@ -92,7 +92,7 @@ impl InferencePool {
 pub fn classify(session: &mut Session, io: &ModelIo, window: &[f32]) -> Result<Vec<f32>, InferError> {
     let mut probabilities = vec![0.0; io.classes];
     run_once(session, &io.input_name, &io.input_shape, window, &mut probabilities)?;
-    to_probabilities(&mut probabilities, io.output_kind);
+    to_probabilities(&mut probabilities, io.output_kind)?;
     Ok(probabilities)
 }
 

@@ -19,6 +19,7 @@ mod evaluate;
 mod events;
 mod export_contract;
 mod file_sink;
+mod fuzz_corpus;
 mod home_assistant;
 mod hostile_files;
 mod hostile_network;

@@ -1,0 +1,7 @@
+//! libFuzzer target: see `checks::event_json`.
+#![no_main]
+
+#[path = "../checks.rs"]
+mod checks;
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| checks::event_json(data));
