@@ -64,7 +64,13 @@ const PROGRAM: &str = env!("CARGO_BIN_NAME");
 /// `--log-format json` or a native journal.
 pub fn final_error(message: &str) {
     match CHOSEN.get() {
-        Some(Destination::Json | Destination::Journal) => tracing::error!(target: "actiond", "{message}"),
+        Some(Destination::Json) => tracing::error!(target: "actiond", "{message}"),
+        // Through the journal's socket, unless RUST_LOG filters errors out: then on the stream,
+        // which the journal reads too, so the last words are never lost.
+        Some(Destination::Journal) if tracing::enabled!(target: "actiond", Level::ERROR) => {
+            tracing::error!(target: "actiond", "{message}")
+        }
+        Some(Destination::Journal) => eprintln!("<3>{PROGRAM}: error: {message}"),
         Some(Destination::PrefixedForTheJournal) => eprintln!("<3>{PROGRAM}: error: {message}"),
         None if stderr_is_the_journal() => eprintln!("<3>{PROGRAM}: error: {message}"),
         _ => eprintln!("{PROGRAM}: error: {message}"),

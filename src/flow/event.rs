@@ -201,8 +201,8 @@ pub struct StatusEvent {
     /// `stream_time_jump`: where the input's own timestamps went, seconds.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub to_s: Option<f64>,
-    /// `stream_time_jump`: seconds added to the input's own times from here on (0 after a jump
-    /// forwards; after a jump backwards, what keeps stream times monotonic).
+    /// `stream_time_jump`: seconds added to the input's own times from here on (unchanged by a
+    /// jump forwards; after a jump backwards, what keeps stream times monotonic).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub offset_s: Option<f64>,
     /// Whether the stream is live.

@@ -134,8 +134,13 @@ impl<'a> Writer<'a> {
     fn write(&mut self, event: Event) {
         self.metrics.events_written.get_or_create(&EventLabel { r#type: event.kind() }).inc();
         for i in 0..self.sinks.len() {
-            let result = self.sinks[i].write(&event);
-            self.account(i, result);
+            // Only a real write tells whether a failing sink works again.
+            if self.sinks[i].accepts(&event) {
+                let result = self.sinks[i].write(&event);
+                self.account(i, result);
+            } else {
+                self.sinks[i].observe(&event);
+            }
         }
     }
 
@@ -163,12 +168,65 @@ impl<'a> Writer<'a> {
     /// Flushes every sink and returns what the stage did.
     pub fn flush(mut self) -> OutputSummary {
         for i in 0..self.sinks.len() {
-            let result = self.sinks[i].flush();
-            if let Err(e) = &result {
+            if let Err(e) = self.sinks[i].flush() {
+                // Logged whatever the burst: this is the last chance, what the sink held is lost.
                 tracing::error!(sink = i, error = %e, "Sink error at the end: what it held is lost.");
+                self.summary.sink_errors += 1;
+                self.metrics.sink_errors.get_or_create(&SinkLabel { sink: i.to_string() }).inc();
             }
-            self.account(i, result);
         }
         self.summary
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::events::{ActionRules, EventRules};
+    use crate::flow::{StatusEvent, StreamStatus};
+
+    /// A sink whose disk is full, written only status events of one kind.
+    struct Full {
+        writes: usize,
+    }
+
+    impl Sink for Full {
+        fn write(&mut self, _: &Event) -> Result<(), OutputError> {
+            self.writes += 1;
+            Err(OutputError::Write { sink: "full", source: std::io::Error::other("no space") })
+        }
+        fn flush(&mut self) -> Result<(), OutputError> {
+            Ok(())
+        }
+        fn accepts(&self, event: &Event) -> bool {
+            event.kind() == "stream_down"
+        }
+    }
+
+    #[test]
+    fn an_event_a_sink_is_not_given_is_no_sign_of_recovery() {
+        // Defect pinned (review): a sink's `types` filter answered Ok for every event it
+        // skipped, so a failing sink "worked again" between its own events, and each of its
+        // failures was logged anew instead of once per burst.
+        let detection =
+            ActionRules { on_threshold: 0.5, off_threshold: 0.4, min_windows: 1, ignored: vec![false] };
+        let rules =
+            EventRules { windows: true, actions: false, average: 1, min_score: 0.0, top_k: 1, detection };
+        let settings = OutputSettings { labels: vec!["a".into()], rules };
+        let metrics = Metrics::default();
+        let mut sinks: Vec<Box<dyn Sink>> = vec![Box::new(Full { writes: 0 })];
+        let mut writer = Writer::new(&settings, &metrics, &mut sinks);
+        let status = |s: &StreamStatus| StageMessage::Status {
+            stream: "cam".into(),
+            after_windows: 0,
+            event: StatusEvent::new("cam", s, std::time::SystemTime::now(), true),
+        };
+        let down = StreamStatus::Down { reason: crate::flow::FailureReason::Eos };
+        for _ in 0..3 {
+            writer.deliver(status(&down));
+            writer.deliver(status(&StreamStatus::Up));
+        }
+        assert_eq!(writer.refused[0], 3, "three refusals in one burst, not three bursts");
+        assert_eq!(writer.flush().sink_errors, 3);
     }
 }

@@ -65,18 +65,19 @@ impl FrameReader {
         let nominal_ns =
             if fps.numer() > 0 { 1_000_000_000u64 * fps.denom() as u64 / fps.numer() as u64 } else { 0 };
         const PLAUSIBLE_NS: u64 = 1_000_000;
+        const LONGEST_NS: u64 = 60_000_000_000; // a minute: time-lapse at its slowest
         // Stream time (what a player shows as the position) rather than raw PTS: containers
         // shift PTS for B-frame reordering and say so in the segment (e.g. MP4 edit lists).
         let segment = sample.segment().and_then(|s| s.downcast_ref::<gst::ClockTime>());
         let stream_time = |pts: gst::ClockTime| segment.and_then(|s| s.to_stream_time(pts)).unwrap_or(pts);
-        // A duration under a millisecond is no video frame's (encoders and demuxers write 1 ns,
-        // and a frame rate of 1e9/1, when they know none): the nominal rate's, else the
-        // timeline's estimate.
+        // A duration under a millisecond or over a minute is no video frame's (encoders and
+        // demuxers write 1 ns, and a frame rate of 1e9/1, when they know none; a hostile file
+        // anything): the nominal rate's, else the timeline's estimate.
         let duration_ns = buffer
             .duration()
             .map(|d| d.nseconds())
-            .filter(|&d| d >= PLAUSIBLE_NS)
-            .or((nominal_ns >= PLAUSIBLE_NS).then_some(nominal_ns));
+            .filter(|d| (PLAUSIBLE_NS..=LONGEST_NS).contains(d))
+            .or((PLAUSIBLE_NS..=LONGEST_NS).contains(&nominal_ns).then_some(nominal_ns));
         let pts = buffer.pts().map(|t| stream_time(t).nseconds());
         let (pts_ns, duration_ns, time_jump) = self.timeline.place(pts, duration_ns);
         let frame = &mut self.frame;

@@ -234,7 +234,7 @@ impl VideoSource {
                 return Ok(SourceSummary { frames: frames.count(), stopped: true });
             }
             if let Some(error) = self.bus_error(&bus) {
-                self.deliver_what_is_left(&mut frames, stop, on_frame, &input)?;
+                self.deliver_what_is_left(&mut frames, stop, on_frame, &input);
                 return Err(error);
             }
             match self.appsink.try_pull_sample(gst::ClockTime::from_mseconds(100)) {
@@ -264,8 +264,6 @@ impl VideoSource {
         }
     }
 
-    /// The first error on the bus, if any, as a readable message naming the input (and the
-    /// decoder, when one was named: it may be what cannot decode the input).
     /// After an error: delivers the frames decoded before it. A file's pipeline goes on pushing
     /// what its queues hold (a source that fails sends EOS after its error), so frames are
     /// taken until the end of stream or a pause of [`DRAIN_PAUSE`]; a live input gives only
@@ -276,7 +274,7 @@ impl VideoSource {
         stop: &AtomicBool,
         on_frame: &mut impl FnMut(&mut Frame),
         input: &str,
-    ) -> Result<(), SourceError> {
+    ) {
         let (wait, most) = if self.options.live {
             (gst::ClockTime::ZERO, LIVE_QUEUED_FRAMES)
         } else {
@@ -285,15 +283,20 @@ impl VideoSource {
         let mut delivered = 0;
         while delivered < most && !stop.load(Ordering::Relaxed) {
             let Some(sample) = self.appsink.try_pull_sample(wait) else { break };
-            let frame = frames
-                .read(&sample)
-                .map_err(|reason| SourceError::Decode { input: input.to_owned(), reason })?;
-            on_frame(frame);
+            // The first error is the one reported; a frame that cannot be read ends the drain.
+            match frames.read(&sample) {
+                Ok(frame) => on_frame(frame),
+                Err(reason) => {
+                    tracing::debug!(input, reason, "A frame after the error could not be read.");
+                    break;
+                }
+            }
             delivered += 1;
         }
-        Ok(())
     }
 
+    /// The first error on the bus, if any, as a readable message naming the input (and the
+    /// decoder, when one was named: it may be what cannot decode the input).
     fn bus_error(&self, bus: &gst::Bus) -> Option<SourceError> {
         let message = bus.pop_filtered(&[gst::MessageType::Error])?;
         let gst::MessageView::Error(err) = message.view() else { return None };

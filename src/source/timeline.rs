@@ -40,7 +40,9 @@ impl Timeline {
                 let shifted = shifted(input, self.offset_ns);
                 match last {
                     Some(last) if shifted < last => {
-                        self.offset_ns = expected as i64 - input as i64;
+                        self.offset_ns = (i128::from(expected) - i128::from(input))
+                            .clamp(i64::MIN.into(), i64::MAX.into())
+                            as i64;
                         let jump = (expected - shifted >= REPORTED_JUMP_NS).then_some(TimeJump {
                             from_ns: expected,
                             to_ns: input,
@@ -63,13 +65,13 @@ impl Timeline {
         self.last_interval_ns =
             self.last_ns.filter(|_| jump.is_none()).map_or(self.last_interval_ns, |l| pts - l);
         self.last_ns = Some(pts);
-        self.next_ns = pts + duration_ns;
+        self.next_ns = pts.saturating_add(duration_ns);
         (pts, duration_ns, jump)
     }
 }
 
 fn shifted(input_ns: u64, offset_ns: i64) -> u64 {
-    (input_ns as i64).saturating_add(offset_ns).max(0) as u64
+    (i128::from(input_ns) + i128::from(offset_ns)).clamp(0, u64::MAX.into()) as u64
 }
 
 #[cfg(test)]
@@ -144,5 +146,18 @@ mod tests {
         let (pts, duration, jump) = t.place(Some(100 * 1_000_000_000), None);
         assert!(jump.is_some());
         assert_eq!((pts, duration), (100 * 1_000_000_000, 20_000_000));
+    }
+
+    #[test]
+    fn hostile_times_and_durations_do_not_overflow() {
+        // Defect pinned (review): a duration of 2^63 ns, or a time past i64::MAX, overflowed
+        // the arithmetic (a panic in a debug build, garbage offsets in a release one).
+        let mut t = Timeline::default();
+        t.place(Some(u64::MAX - 5), Some(u64::MAX));
+        let (pts, _, jump) = t.place(Some(0), Some(FRAME));
+        assert_eq!(pts, u64::MAX, "the timeline stays where it was, saturated");
+        assert!(jump.is_some());
+        let (pts, _, _) = t.place(Some(u64::MAX), None);
+        assert_eq!(pts, u64::MAX);
     }
 }

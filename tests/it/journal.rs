@@ -58,17 +58,46 @@ fn lossy(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
-/// Every non-empty datagram waiting on `socket`, parsed.
-fn entries(socket: &UnixDatagram) -> Vec<BTreeMap<String, String>> {
-    socket.set_read_timeout(Some(Duration::from_millis(200))).unwrap();
-    let mut buf = vec![0u8; 1 << 20];
-    let mut out = Vec::new();
-    while let Ok(n) = socket.recv(&mut buf) {
-        if n > 0 {
-            out.push(parse_entry(&buf[..n]));
-        }
+type Entry = BTreeMap<String, String>;
+
+/// A journal socket read on its own thread while actiond runs: the kernel queues only a few
+/// datagrams (net.unix.max_dgram_qlen), and a sender blocks when they are not read.
+struct JournalSocket {
+    entries: std::sync::Arc<std::sync::Mutex<Vec<Entry>>>,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl JournalSocket {
+    fn bind(path: &Path) -> Self {
+        let socket = UnixDatagram::bind(path).unwrap();
+        socket.set_read_timeout(Some(Duration::from_millis(50))).unwrap();
+        let entries = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let (into, stopped) = (entries.clone(), stop.clone());
+        std::thread::spawn(move || {
+            let mut buf = vec![0u8; 1 << 20];
+            while !stopped.load(std::sync::atomic::Ordering::Relaxed) {
+                if let Ok(n) = socket.recv(&mut buf)
+                    && n > 0
+                {
+                    into.lock().unwrap().push(parse_entry(&buf[..n]));
+                }
+            }
+        });
+        Self { entries, stop }
     }
-    out
+
+    /// The entries received so far (the child has exited: they are all there).
+    fn take(&self) -> Vec<Entry> {
+        std::thread::sleep(Duration::from_millis(200));
+        std::mem::take(&mut *self.entries.lock().unwrap())
+    }
+}
+
+impl Drop for JournalSocket {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
 }
 
 #[test]
@@ -78,10 +107,10 @@ fn with_the_journals_socket_every_event_is_an_entry_with_its_fields() {
     synth_video(&video, 160, 120, 1, 47);
     let p = mean_color_pipeline(dir.path(), video.to_str().unwrap(), "stride = 5");
     let socket_path = dir.path().join("journal.socket");
-    let socket = UnixDatagram::bind(&socket_path).unwrap();
+    let socket = JournalSocket::bind(&socket_path);
     let log = dir.path().join("stderr.txt");
     assert!(run_under_journal(&["run", p.to_str().unwrap()], &log, Some(&socket_path)).success());
-    let got = entries(&socket);
+    let got = socket.take();
     let started = got
         .iter()
         .find(|e| e.get("MESSAGE").is_some_and(|m| m == "Stream started."))
@@ -96,7 +125,7 @@ fn with_the_journals_socket_every_event_is_an_entry_with_its_fields() {
     // A failure's last words are an error entry too (journalctl -p err shows it).
     let missing = dir.path().join("no-such.toml");
     assert!(!run_under_journal(&["validate", missing.to_str().unwrap()], &log, Some(&socket_path)).success());
-    let got = entries(&socket);
+    let got = socket.take();
     let last = got.last().unwrap_or_else(|| panic!("no entry for the failure"));
     assert_eq!(last["PRIORITY"], "3", "{last:?}");
     assert!(last["MESSAGE"].contains("no-such.toml"), "{last:?}");

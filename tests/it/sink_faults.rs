@@ -154,11 +154,11 @@ fn a_full_backlog_drops_the_oldest_whole_events_and_says_so() {
     let camera = RtspServer::start(&["--live", "--width", "160", "--height", "120"]);
     let (faulty, reference) = (disk.dir.join("events.jsonl"), dir.path().join("reference.jsonl"));
     let port = free_port();
-    // Room for about four window events.
-    let p = two_file_sinks(dir.path(), &camera.url, (&faulty, "backlog = 2000"), &reference, port);
+    // The smallest backlog allowed, room for about 35 window events; 70 come while full.
+    let p = two_file_sinks(dir.path(), &camera.url, (&faulty, "backlog = \"16 KiB\""), &reference, port);
     let daemon = Daemon::start(&p, &[]);
     let mut seen = Vec::new();
-    wait_for_windows(&daemon, &mut seen, 20);
+    wait_for_windows(&daemon, &mut seen, 70);
     std::fs::remove_file(&filler).unwrap();
     wait_for_windows(&daemon, &mut seen, 10);
     let log = daemon.stderr();

@@ -83,12 +83,11 @@ struct Filtered {
 
 impl Sink for Filtered {
     fn write(&mut self, event: &Event) -> Result<(), OutputError> {
-        if self.types.contains(event.kind()) {
-            self.sink.write(event)
-        } else {
-            self.sink.observe(event);
-            Ok(())
-        }
+        self.sink.write(event)
+    }
+
+    fn accepts(&self, event: &Event) -> bool {
+        self.types.contains(event.kind())
     }
 
     fn flush(&mut self) -> Result<(), OutputError> {

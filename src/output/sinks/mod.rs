@@ -38,6 +38,10 @@ pub struct Roster {
 pub trait Sink: Send {
     /// Writes one event; a sink that buffers must make it durable by `flush`.
     fn write(&mut self, event: &Event) -> Result<(), OutputError>;
+    /// Whether this sink is written `event` (its `types`); the others it only observes.
+    fn accepts(&self, _event: &Event) -> bool {
+        true
+    }
     fn flush(&mut self) -> Result<(), OutputError>;
     /// The configured streams changed (or the run began). Most sinks do not care.
     fn roster(&mut self, _roster: &Roster) -> Result<(), OutputError> {

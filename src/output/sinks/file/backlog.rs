@@ -23,7 +23,8 @@ impl Backlog {
         while self.bytes.len() > self.max_bytes {
             let first_line = self.bytes.iter().position(|&b| b == b'\n').map_or(self.bytes.len(), |i| i + 1);
             self.bytes.drain(..first_line);
-            self.dropped += 1;
+            // A lone newline (see `start_on_a_new_line`) is no event.
+            self.dropped += u64::from(first_line > 1);
         }
     }
 
@@ -46,6 +47,15 @@ impl Backlog {
     /// Everything was written.
     pub fn clear(&mut self) {
         self.bytes.clear();
+    }
+
+    /// After a failed write left part of a line in the file that could not be cut back: the
+    /// next write starts with a newline, so that part is a line of its own, not glued to an
+    /// event.
+    pub fn start_on_a_new_line(&mut self) {
+        if self.bytes.first() != Some(&b'\n') {
+            self.bytes.insert(0, b'\n');
+        }
     }
 
     pub fn take_dropped(&mut self) -> u64 {

@@ -81,6 +81,9 @@ fn default_backlog() -> ByteSize {
     ByteSize::mib(16)
 }
 
+/// The smallest `backlog`: twice the bytes written at once with `flush = "interval"`.
+const MIN_BACKLOG: ByteSize = ByteSize::kib(16);
+
 /// When to start a new file.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Rotation {
@@ -144,6 +147,12 @@ impl SinkSpec for FileConfig {
         }
         if self.keep == 0 {
             return Err("`keep`: at least 1 rotated file is kept".into());
+        }
+        if self.backlog.as_u64() < MIN_BACKLOG.as_u64() {
+            return Err(format!(
+                "`backlog`: at least {MIN_BACKLOG} (twice what is written at once); {} would drop events in good times",
+                self.backlog
+            ));
         }
         if self.path.file_name().is_none() {
             return Err(format!("`path` {} names no file", self.path.display()));

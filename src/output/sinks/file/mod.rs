@@ -134,16 +134,21 @@ impl FileSink {
         if self.pending.is_empty() {
             return Ok(());
         }
-        let written = self.reattach_if_removed().and_then(|()| {
-            self.file.write_all(self.pending.as_slice()).map_err(|e| {
-                // Whatever part of a line reached the file goes; the lines stay pending.
-                let _ = self.file.set_len(self.size);
+        let written = self.reattach_if_removed().and_then(|length| {
+            self.file.write_all(self.pending.as_slice()).map(|()| length).map_err(|e| {
+                // Whatever part of a line reached the file goes (cut back to the length it had
+                // just before, not a remembered one: the file may have been truncated since);
+                // the lines stay pending. Should even that fail, the retry starts on a new line.
+                if let Err(cut) = self.file.set_len(length) {
+                    tracing::warn!(file = %self.path.display(), error = %cut, "A half-written event could not be cut back.");
+                    self.pending.start_on_a_new_line();
+                }
                 self.io(e)
             })
         });
         match written {
-            Ok(()) => {
-                self.size += self.pending.len() as u64;
+            Ok(length) => {
+                self.size = length + self.pending.len() as u64;
                 self.pending.clear();
                 if self.failing.take().is_some() {
                     let dropped = std::mem::take(&mut self.dropped) + self.pending.take_dropped();
@@ -171,17 +176,19 @@ impl FileSink {
     }
 
     /// A file removed under us (its folder deleted, or the file itself) still takes writes that
-    /// nobody will read: write to a new file at the path instead, once it can be made.
-    fn reattach_if_removed(&mut self) -> Result<(), OutputError> {
-        let removed = self.file.metadata().map_err(|e| self.io(e))?.nlink() == 0;
-        if removed {
-            let (file, size) = open_append(&self.path)?;
-            tracing::warn!(file = %self.path.display(), "The event file was removed; writing to a new one.");
-            self.file = file;
-            self.size = size;
-            self.opened = Instant::now();
+    /// nobody will read: write to a new file at the path instead, once it can be made. Returns
+    /// the length of the file about to be written.
+    fn reattach_if_removed(&mut self) -> Result<u64, OutputError> {
+        let meta = self.file.metadata().map_err(|e| self.io(e))?;
+        if meta.nlink() > 0 {
+            return Ok(meta.len());
         }
-        Ok(())
+        let (file, size) = open_append(&self.path)?;
+        tracing::warn!(file = %self.path.display(), "The event file was removed; writing to a new one.");
+        self.file = file;
+        self.size = size;
+        self.opened = Instant::now();
+        Ok(size)
     }
 
     /// Replaces the file with a fresh one at `path`, after writing what is pending.
@@ -246,7 +253,13 @@ impl Sink for FileSink {
         self.pending.push(&line);
         rotated?;
         let due = self.settings.flush_interval.is_none_or(|i| self.last_flush.elapsed() >= i);
-        if due || self.pending.len() >= FLUSH_AT_BYTES { self.flush_and_sync(false) } else { Ok(()) }
+        // While failing, every event tries (at most once a second) so that the output stage
+        // hears the truth about each one, not an Ok for an event merely queued.
+        if due || self.failing.is_some() || self.pending.len() >= FLUSH_AT_BYTES {
+            self.flush_and_sync(false)
+        } else {
+            Ok(())
+        }
     }
 
     fn flush(&mut self) -> Result<(), OutputError> {
