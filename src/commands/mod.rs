@@ -6,6 +6,7 @@ pub mod docs;
 pub mod help_check;
 pub mod inspect;
 pub mod logging;
+pub mod memory;
 pub mod run;
 pub mod training;
 pub mod version;
