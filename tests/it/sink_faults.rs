@@ -79,16 +79,36 @@ fn sink_errors(port: u16) -> f64 {
         .map_or(0.0, |v| v.parse().unwrap())
 }
 
+/// A camera running into a faulty file sink on a full 256k tmpfs (`faulty_keys` added to its
+/// table) and a reference sink beside it.
+struct FullDiskRun {
+    disk: SmallDisk,
+    filler: PathBuf,
+    _camera: RtspServer,
+    faulty: PathBuf,
+    reference: PathBuf,
+    port: u16,
+    daemon: Daemon,
+}
+
+impl FullDiskRun {
+    fn start(dir: &Path, faulty_keys: &str) -> Self {
+        let disk = SmallDisk::mount(&dir.join("small"), "256k");
+        let filler = disk.fill();
+        let camera = RtspServer::start(&["--live", "--width", "160", "--height", "120"]);
+        let (faulty, reference) = (disk.dir.join("events.jsonl"), dir.join("reference.jsonl"));
+        let port = free_port();
+        let p = two_file_sinks(dir, &camera.url, (&faulty, faulty_keys), &reference, port);
+        let daemon = Daemon::start(&p, &[]);
+        Self { disk, filler, _camera: camera, faulty, reference, port, daemon }
+    }
+}
+
 #[test]
 fn a_full_disk_holds_the_events_until_space_returns_and_loses_none() {
     let dir = tempdir();
-    let disk = SmallDisk::mount(&dir.path().join("small"), "256k");
-    let filler = disk.fill();
-    let camera = RtspServer::start(&["--live", "--width", "160", "--height", "120"]);
-    let (faulty, reference) = (disk.dir.join("events.jsonl"), dir.path().join("reference.jsonl"));
-    let port = free_port();
-    let p = two_file_sinks(dir.path(), &camera.url, (&faulty, ""), &reference, port);
-    let daemon = Daemon::start(&p, &[]);
+    let FullDiskRun { disk: _disk, filler, _camera, faulty, reference, port, daemon } =
+        FullDiskRun::start(dir.path(), "");
     let mut seen = Vec::new();
     wait_for_windows(&daemon, &mut seen, 20);
     assert!(lines(&faulty).is_empty(), "the disk is full: nothing can be written yet");
@@ -149,14 +169,9 @@ fn a_removed_folder_is_written_again_once_it_is_back() {
 #[test]
 fn a_full_backlog_drops_the_oldest_whole_events_and_says_so() {
     let dir = tempdir();
-    let disk = SmallDisk::mount(&dir.path().join("small"), "256k");
-    let filler = disk.fill();
-    let camera = RtspServer::start(&["--live", "--width", "160", "--height", "120"]);
-    let (faulty, reference) = (disk.dir.join("events.jsonl"), dir.path().join("reference.jsonl"));
-    let port = free_port();
     // The smallest backlog allowed, room for about 35 window events; 70 come while full.
-    let p = two_file_sinks(dir.path(), &camera.url, (&faulty, "backlog = \"16 KiB\""), &reference, port);
-    let daemon = Daemon::start(&p, &[]);
+    let FullDiskRun { disk: _disk, filler, _camera, faulty, reference, port: _, daemon } =
+        FullDiskRun::start(dir.path(), "backlog = \"16 KiB\"");
     let mut seen = Vec::new();
     wait_for_windows(&daemon, &mut seen, 70);
     std::fs::remove_file(&filler).unwrap();
